@@ -1,0 +1,369 @@
+"""Run backward on a worker thread and pause it at autograd nodes.
+
+How it works: every node of a captured (live) graph gets a pre-hook and a post-hook.
+Backward runs on a daemon worker inside ``set_multithreading_enabled(False)``, so all
+hooks fire on that thread, CPU or CUDA. A post-hook records the node's execution
+index and keeps references to its gradients (no arithmetic); when the node should
+pause, the hook waits on a ``threading.Condition`` (which releases the GIL, so the
+GUI thread stays free). Abort makes the waiting hook raise; ``backward()`` then ends
+on the worker and every hook handle is removed in ``finally``.
+
+Hooks only act on their own run's thread: a second backward through shared nodes
+(e.g. ``AccumulateGrad``) on another thread passes through untouched.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import torch
+
+from .events import Signal
+from .graph import LEAF, Graph
+from .summary import summarize, summarize_many
+
+
+class BackwardAborted(RuntimeError):
+    """Raised inside a hook to stop a paused backward."""
+
+
+# Breakpoint kinds.
+BP_NODE = "node"
+BP_TYPE = "type"
+BP_MODULE = "module"
+BP_NONFINITE = "nonfinite"
+BP_NORM_ABOVE = "norm_above"
+
+
+@dataclass
+class Breakpoint:
+    """Where a ``continue`` stops. ``value``: node id, grad_fn name, module path or T."""
+
+    kind: str
+    value: Any = None
+    enabled: bool = True
+
+    @property
+    def needs_values(self) -> bool:
+        return self.kind in (BP_NONFINITE, BP_NORM_ABOVE)
+
+    def describe(self) -> str:
+        return {
+            BP_NODE: f"node {self.value}",
+            BP_TYPE: f"type {self.value}",
+            BP_MODULE: f"module {self.value}",
+            BP_NONFINITE: "gradient has NaN/Inf",
+            BP_NORM_ABOVE: f"gradient norm > {self.value}",
+        }.get(self.kind, self.kind)
+
+
+@dataclass
+class BackwardResult:
+    """How a run ended and what it left behind."""
+
+    status: str  # "finished" | "aborted" | "failed"
+    order: list[str] = field(default_factory=list)
+    grads_written: list[str] = field(default_factory=list)  # leaf node ids
+    error: str | None = None
+    traceback: str | None = None
+    failed_node: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished"
+
+
+def _grad_tensors(ts: Sequence[Any]) -> list[torch.Tensor]:
+    return [t for t in ts if isinstance(t, torch.Tensor)]
+
+
+class BackwardDebugger:
+    """Step, continue or run a backward pass over a captured, live :class:`Graph`.
+
+    ``run`` replaces the default ``torch.autograd.backward(outputs, ...)`` call, for
+    scenarios that use ``torch.autograd.grad`` or several passes.
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        outputs: torch.Tensor | Sequence[torch.Tensor] | None = None,
+        *,
+        grad_tensors: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        run: Callable[[], Any] | None = None,
+        num_threads: int | None = None,
+        summarize_after: bool = True,
+    ) -> None:
+        if not graph.live:
+            raise ValueError("the graph has no live autograd nodes (was it loaded from a file?)")
+        self.graph = graph
+        self.outputs = outputs
+        self.grad_tensors = grad_tensors
+        self.retain_graph = retain_graph
+        self.create_graph = create_graph
+        self._run = run
+        self.num_threads = num_threads or torch.get_num_threads()
+        self.summarize_after = summarize_after
+        self.breakpoints: list[Breakpoint] = []
+
+        self.node_reached = Signal("node_reached")  # (node_id)
+        self.node_done = Signal("node_done")  # (node_id, exec_index)
+        self.paused = Signal("paused")  # (node_id)
+        self.finished = Signal("finished")  # (BackwardResult), also on abort/failure
+
+        self._cond = threading.Condition()
+        self._mode = "step"
+        self._target: str | None = None
+        self._go = False
+        self._abort = False
+        self._thread: threading.Thread | None = None
+        self._ident: int | None = None
+        self._handles: list[Any] = []
+        self._current: str | None = None
+        self.paused_at: str | None = None
+        self.order: list[str] = []
+        self.grads_in: dict[str, tuple] = {}  # node id -> grad_inputs (sent on)
+        self.grads_out: dict[str, tuple] = {}  # node id -> grad_outputs (received)
+        self.result: BackwardResult | None = None
+
+    # ----------------------------------------------------------------- control
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
+    def start(self, mode: str = "step", target: str | None = None) -> None:
+        """Start backward on the worker: ``mode`` is step, continue, run or run_to."""
+        if self._thread is not None:
+            raise RuntimeError("this debugger has already run; make a new one")
+        self._set_mode(mode, target)
+        self._thread = threading.Thread(target=self._work, name="graphviz-app-backward", daemon=True)
+        self._thread.start()
+
+    def _set_mode(self, mode: str, target: str | None = None) -> None:
+        if mode not in ("step", "continue", "run", "run_to"):
+            raise ValueError(f"unknown mode {mode!r}")
+        if mode == "run_to" and target not in self.graph:
+            raise KeyError(f"no node {target!r} in the graph")
+        with self._cond:
+            self._mode = mode
+            self._target = target
+            self._go = True
+            self.paused_at = None
+            self._cond.notify_all()
+
+    def step(self) -> None:
+        """Run the next node, then pause again."""
+        self._resume("step")
+
+    def continue_(self) -> None:
+        """Run until an enabled breakpoint matches (or the end)."""
+        self._resume("continue")
+
+    def run_to(self, node_id: str) -> None:
+        """Run until ``node_id`` has run (or a breakpoint matches first)."""
+        self._resume("run_to", node_id)
+
+    def run_to_end(self) -> None:
+        self._resume("run")
+
+    def _resume(self, mode: str, target: str | None = None) -> None:
+        if self._thread is None:
+            self.start(mode, target)
+        else:
+            self._set_mode(mode, target)
+
+    def abort(self) -> None:
+        """Stop the run: a paused hook raises, a running one raises at the next node."""
+        with self._cond:
+            self._abort = True
+            self._cond.notify_all()
+
+    def wait(self, timeout: float | None = None) -> BackwardResult | None:
+        """Block until the worker has ended (for tests and headless use)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.result
+
+    def wait_paused(self, timeout: float | None = 10.0) -> str | None:
+        """Block until the run pauses or ends; the paused node id, or None if ended."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.paused_at is not None or self.result is not None, timeout)
+            return self.paused_at
+
+    # ------------------------------------------------------------------ hooks
+    def _install(self) -> None:
+        want_reached = self.node_reached.connected
+        for nid, fn in zip((n.id for n in self.graph.nodes), self.graph.fns):
+            self._handles.append(fn.register_prehook(self._make_pre(nid, want_reached)))
+            self._handles.append(fn.register_hook(self._make_post(nid)))
+
+    def _make_pre(self, nid: str, emit: bool):
+        def pre(grad_outputs):
+            if threading.get_ident() != self._ident:
+                return None
+            if self._abort:
+                raise BackwardAborted("backward aborted")
+            self._current = nid
+            if emit:
+                self.node_reached.emit(nid)
+            return None
+
+        return pre
+
+    def _make_post(self, nid: str):
+        node = self.graph.node(nid)
+
+        def post(grad_inputs, grad_outputs):
+            if threading.get_ident() != self._ident:
+                return None
+            idx = len(self.order)
+            self.order.append(nid)
+            node.exec_order = idx
+            self.grads_in[nid] = grad_inputs
+            self.grads_out[nid] = grad_outputs
+            self._current = None
+            self.node_done.emit(nid, idx)
+            if self._abort:
+                raise BackwardAborted("backward aborted")
+            if self._should_pause(nid, grad_inputs, grad_outputs):
+                self._pause(nid)
+            return None
+
+        return post
+
+    def _should_pause(self, nid: str, gin: Sequence[Any], gout: Sequence[Any]) -> bool:
+        mode = self._mode
+        if mode == "step":
+            return True
+        if mode == "run":
+            return False
+        if mode == "run_to" and nid == self._target:
+            return True
+        node = self.graph.node(nid)
+        for bp in self.breakpoints:
+            if bp.enabled and self._matches(bp, node, gin, gout):
+                return True
+        return False
+
+    @staticmethod
+    def _matches(bp: Breakpoint, node, gin, gout) -> bool:
+        if bp.kind == BP_NODE:
+            return node.id == bp.value
+        if bp.kind == BP_TYPE:
+            return node.name == bp.value
+        if bp.kind == BP_MODULE:
+            m = node.module or ""
+            return m == bp.value or m.startswith(f"{bp.value}.")
+        ts = _grad_tensors(gin) + _grad_tensors(gout)
+        if bp.kind == BP_NONFINITE:
+            return any(not bool(torch.isfinite(t.detach().sum())) for t in ts if t.numel())
+        if bp.kind == BP_NORM_ABOVE:
+            limit = float(bp.value)
+            return any(float(t.detach().float().norm()) > limit for t in ts if t.numel())
+        return False
+
+    def _summarize_node(self, nid: str) -> None:
+        node = self.graph.node(nid)
+        node.grad_inputs = summarize_many(self.grads_in.get(nid))
+        node.grad_outputs = summarize_many(self.grads_out.get(nid))
+        if node.kind == LEAF:
+            var = getattr(self.graph.fn(nid), "variable", None)
+            node.grad = summarize(var.grad) if var is not None else None
+
+    def _pause(self, nid: str) -> None:
+        # Summaries for the node on screen: we are stopping anyway.
+        self._summarize_node(nid)
+        with self._cond:
+            self._go = False
+            self.paused_at = nid
+            self._cond.notify_all()
+        self.paused.emit(nid)
+        with self._cond:
+            while not self._go and not self._abort:
+                self._cond.wait()
+            self.paused_at = None
+            if self._abort:
+                raise BackwardAborted("backward aborted")
+
+    # ----------------------------------------------------------------- worker
+    def _backward(self) -> None:
+        if self._run is not None:
+            self._run()
+            return
+        outs = self.outputs
+        if isinstance(outs, torch.Tensor):
+            outs = [outs]
+        torch.autograd.backward(
+            list(outs),
+            grad_tensors=self.grad_tensors,
+            retain_graph=self.retain_graph,
+            create_graph=self.create_graph,
+        )
+
+    def _work(self) -> None:
+        self._ident = threading.get_ident()
+        torch.set_num_threads(self.num_threads)
+        result = BackwardResult(status="finished")
+        try:
+            self._install()
+            with torch.autograd.set_multithreading_enabled(False):
+                self._backward()
+        except BackwardAborted:
+            result.status = "aborted"
+        except BaseException as exc:  # the user's error: keep their traceback
+            result.status = "failed"
+            result.error = f"{type(exc).__name__}: {exc}"
+            result.traceback = "".join(traceback.format_exception(exc))
+            result.failed_node = self._current
+        finally:
+            for h in self._handles:
+                h.remove()
+            self._handles.clear()
+        result.order = list(self.order)
+        leaves = {n.id for n in self.graph.nodes if n.kind == LEAF}
+        result.grads_written = [nid for nid in self.order if nid in leaves]
+        if self.summarize_after:
+            try:
+                for nid in self.order:
+                    self._summarize_node(nid)
+            except Exception:  # a summary must never hide the run's own outcome
+                pass
+        with self._cond:
+            self.result = result
+            self.paused_at = None
+            self._cond.notify_all()
+        self.finished.emit(result)
+
+    def release(self) -> None:
+        """Drop the references to gradients and autograd nodes."""
+        self.abort()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self.grads_in.clear()
+        self.grads_out.clear()
+
+
+def leaf_grad_values(graph: Graph) -> dict[str, Any]:
+    """{leaf name: .grad values or norm} from summaries, for quick checks and CLIs."""
+    out: dict[str, Any] = {}
+    for n in graph.leaves():
+        name = (n.variable or {}).get("name", n.id)
+        if n.grad is None:
+            out[name] = None
+        else:
+            out[name] = n.grad.get("values", n.grad.get("norm"))
+    return out
+
+
+def is_finite_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)

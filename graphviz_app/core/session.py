@@ -1,0 +1,98 @@
+"""One loaded scenario, run step by step: forward, capture, backward, update.
+
+The GUI's controller and the headless ``export`` command both drive this class, so
+what the app shows and what the CLI writes come from the same code.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from .capture import capture
+from .debugger import BackwardDebugger, BackwardResult
+from .graph import Graph
+from .scenario import Scenario
+
+
+class Session:
+    """A scenario plus its latest forward output and captured graph."""
+
+    def __init__(self, scenario: Scenario, source: str | None = None) -> None:
+        self.scenario = scenario
+        self.source = source
+        self.output: Any = None
+        self.graph: Graph | None = None
+        self.debugger: BackwardDebugger | None = None
+        self.last_forward_s = 0.0
+
+    def forward(self) -> Graph:
+        """Run the forward pass and capture its graph (the previous one is released)."""
+        sc = self.scenario
+        self.release()
+        if sc.zero_grad and sc.optimizer is None:
+            sc.zero_grads()
+        t0 = time.perf_counter()
+        out = sc.output()
+        loss = sc.record_loss(out)
+        self.output = out
+        graph = capture(out, names=sc.names(), model=sc.model)
+        self.last_forward_s = time.perf_counter() - t0
+        graph.meta.update(
+            scenario=sc.name,
+            step=sc.step_count,
+            loss_history=list(sc.loss_history),
+            loss=loss,
+        )
+        self.graph = graph
+        return graph
+
+    def make_debugger(self) -> BackwardDebugger:
+        """A debugger for the current graph that runs the scenario's own backward."""
+        if self.graph is None:
+            self.forward()
+        out = self.output
+        self.debugger = BackwardDebugger(self.graph, run=lambda: self.scenario.run_backward(out))
+        return self.debugger
+
+    def backward(self, timeout: float | None = None) -> BackwardResult:
+        """Run backward to the end (hooks record everything) and wait for it."""
+        dbg = self.make_debugger()
+        dbg.start("run")
+        result = dbg.wait(timeout)
+        assert result is not None, "backward did not finish in time"
+        return result
+
+    def finish_step(self) -> None:
+        """After a successful backward: the optimizer or manual update, step count."""
+        self.scenario.apply_update()
+        self.scenario.step_count += 1
+        if self.graph is not None:
+            self.graph.meta["step"] = self.scenario.step_count
+
+    def train(self, steps: int) -> list[float]:
+        """Plain training steps (no hooks) on the calling thread; returns the losses."""
+        losses = []
+        for _ in range(steps):
+            loss = self.scenario.train_step()
+            if loss is not None:
+                losses.append(loss)
+        return losses
+
+    def release(self) -> None:
+        if self.debugger is not None:
+            self.debugger.release()
+            self.debugger = None
+        if self.graph is not None:
+            self.graph.detach()
+        self.output = None
+
+    @property
+    def device(self) -> str:
+        return self.scenario.device
+
+    @staticmethod
+    def torch_version() -> str:
+        return torch.__version__

@@ -1,0 +1,261 @@
+"""The public snapshot format: one strict-JSON file per captured graph.
+
+``format`` is ``"graphviz_app.snapshot"``, ``version`` an integer; NaN and infinities
+are written as the strings ``"nan"``, ``"inf"``, ``"-inf"`` so every JSON parser
+reads the file. The JSON Schema ships as ``graphviz_app/core/schema/snapshot.schema.json``.
+Loading checks the structure by hand (fast, with plain messages); :func:`validate`
+runs the full schema.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .graph import KINDS, Edge, Graph, Node
+
+FORMAT = "graphviz_app.snapshot"
+VERSION = 1
+MAX_BYTES = 512 * 1024 * 1024
+SCHEMA_PATH = Path(__file__).with_name("schema") / "snapshot.schema.json"
+
+_SUMMARY_FLOATS = ("norm", "min", "max", "mean")
+
+
+class SnapshotError(ValueError):
+    """A snapshot file that cannot be read; the message says why in plain words."""
+
+
+# ---------------------------------------------------------------- encoding
+def _enc_float(v: float) -> Any:
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def _enc(v: Any) -> Any:
+    if isinstance(v, float):
+        return _enc_float(v)
+    if isinstance(v, dict):
+        return {str(k): _enc(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_enc(x) for x in v]
+    return v
+
+
+def _dec(v: Any) -> Any:
+    if isinstance(v, str) and v in ("nan", "inf", "-inf"):
+        return float(v)
+    if isinstance(v, list):
+        return [_dec(x) for x in v]
+    return v
+
+
+def _dec_summary(s: Any) -> Any:
+    if not isinstance(s, dict):
+        return s
+    s = dict(s)
+    for k in _SUMMARY_FLOATS:
+        if k in s:
+            s[k] = _dec(s[k])
+    if "values" in s:
+        s["values"] = _dec(s["values"])
+    return s
+
+
+def _dec_summaries(ss: Any) -> Any:
+    if ss is None:
+        return None
+    return [_dec_summary(s) for s in ss]
+
+
+def node_to_dict(n: Node) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "id": n.id,
+        "name": n.name,
+        "kind": n.kind,
+        "module": n.module,
+        "exec_order": n.exec_order,
+        "saved": n.saved,
+        "grad_inputs": n.grad_inputs,
+        "grad_outputs": n.grad_outputs,
+    }
+    if n.source is not None:
+        d["source"] = n.source
+    if n.variable is not None:
+        d["variable"] = n.variable
+        d["grad"] = n.grad
+    return d
+
+
+def to_dict(graph: Graph) -> dict[str, Any]:
+    """The snapshot document for ``graph`` (already strict-JSON safe)."""
+    meta = {
+        "torch_version": graph.meta.get("torch_version", ""),
+        "device": graph.meta.get("device", "cpu"),
+        "scenario": graph.meta.get("scenario", ""),
+        "step": int(graph.meta.get("step", 0) or 0),
+        "loss_history": list(graph.meta.get("loss_history", [])),
+    }
+    for k, v in graph.meta.items():
+        meta.setdefault(k, v)
+    doc = {
+        "format": FORMAT,
+        "version": VERSION,
+        "meta": meta,
+        "nodes": [node_to_dict(n) for n in graph.nodes],
+        "edges": [{"src": e.src, "dst": e.dst, "slot": e.slot} for e in graph.edges],
+    }
+    return _enc(doc)
+
+
+def dumps(graph: Graph, indent: int | None = None) -> str:
+    return json.dumps(to_dict(graph), indent=indent, allow_nan=False, ensure_ascii=False)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename: no half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save(graph: Graph, path: str | os.PathLike, indent: int | None = 1) -> Path:
+    atomic_write_text(path, dumps(graph, indent=indent))
+    return Path(path)
+
+
+# ---------------------------------------------------------------- decoding
+def _require(cond: bool, msg: str) -> None:
+    if not cond:
+        raise SnapshotError(msg)
+
+
+def from_dict(doc: Any) -> Graph:
+    """Build a :class:`Graph` from a parsed snapshot document, checking its structure."""
+    _require(isinstance(doc, dict), "the file is JSON but not a snapshot (top level is not an object)")
+    _require(doc.get("format") == FORMAT, f"not a graphviz_app snapshot (format is {doc.get('format')!r})")
+    version = doc.get("version")
+    _require(isinstance(version, int) and not isinstance(version, bool), "the snapshot has no integer version")
+    _require(
+        version <= VERSION,
+        f"the snapshot is version {version}, newer than this app reads (up to {VERSION}); update graphviz_app",
+    )
+    meta, nodes, edges = doc.get("meta"), doc.get("nodes"), doc.get("edges")
+    _require(isinstance(meta, dict), "'meta' must be an object")
+    _require(isinstance(nodes, list), "'nodes' must be a list")
+    _require(isinstance(edges, list), "'edges' must be a list")
+    out_nodes: list[Node] = []
+    seen: set[str] = set()
+    for i, d in enumerate(nodes):
+        _require(isinstance(d, dict), f"node #{i} is not an object")
+        nid, name, kind = d.get("id"), d.get("name"), d.get("kind")
+        _require(isinstance(nid, str), f"node #{i} has no string 'id'")
+        _require(nid not in seen, f"node id {nid!r} appears twice")
+        seen.add(nid)
+        _require(isinstance(name, str), f"node {nid!r} has no string 'name'")
+        _require(kind in KINDS or kind == "group", f"node {nid!r} has unknown kind {kind!r}")
+        eo = d.get("exec_order")
+        _require(eo is None or (isinstance(eo, int) and not isinstance(eo, bool)), f"node {nid!r}: bad exec_order")
+        module = d.get("module")
+        _require(module is None or isinstance(module, str), f"node {nid!r}: 'module' must be a string or null")
+        saved = d.get("saved", {})
+        _require(isinstance(saved, dict), f"node {nid!r}: 'saved' must be an object")
+        variable = d.get("variable")
+        _require(variable is None or isinstance(variable, dict), f"node {nid!r}: 'variable' must be an object")
+        for key in ("grad_inputs", "grad_outputs"):
+            v = d.get(key)
+            _require(v is None or isinstance(v, list), f"node {nid!r}: '{key}' must be a list or null")
+            for s in v or []:
+                _require(s is None or isinstance(s, dict), f"node {nid!r}: '{key}' holds a non-summary")
+        grad = d.get("grad")
+        _require(grad is None or isinstance(grad, dict), f"node {nid!r}: 'grad' must be a summary or null")
+        source = d.get("source")
+        out_nodes.append(
+            Node(
+                id=nid,
+                name=name,
+                kind=kind,
+                module=module,
+                saved=saved,
+                variable=variable,
+                source=source if isinstance(source, str) else None,
+                exec_order=eo,
+                grad_inputs=_dec_summaries(d.get("grad_inputs")),
+                grad_outputs=_dec_summaries(d.get("grad_outputs")),
+                grad=_dec_summary(grad),
+            )
+        )
+    out_edges: list[Edge] = []
+    for i, e in enumerate(edges):
+        _require(isinstance(e, dict), f"edge #{i} is not an object")
+        src, dst, slot = e.get("src"), e.get("dst"), e.get("slot")
+        _require(src in seen and dst in seen, f"edge #{i} names a node that is not in the file")
+        _require(isinstance(slot, int) and not isinstance(slot, bool), f"edge #{i} has no integer slot")
+        out_edges.append(Edge(src, dst, slot))
+    meta = dict(meta)
+    lh = meta.get("loss_history", [])
+    _require(isinstance(lh, list), "'meta.loss_history' must be a list")
+    meta["loss_history"] = [_dec(x) for x in lh]
+    return Graph(nodes=out_nodes, edges=out_edges, meta=meta)
+
+
+def loads(text: str | bytes) -> Graph:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SnapshotError(f"the file is not UTF-8 text (byte {exc.start}); a snapshot is JSON") from None
+    try:
+        doc = json.loads(text)
+    except RecursionError:
+        raise SnapshotError("the JSON is nested too deeply to be a snapshot") from None
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(
+            f"the file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "it may be truncated"
+        ) from None
+    try:
+        return from_dict(doc)
+    except RecursionError:
+        raise SnapshotError("the snapshot is nested too deeply") from None
+
+
+def load(path: str | os.PathLike) -> Graph:
+    """Read a snapshot file; raises :class:`SnapshotError` with a plain message."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SnapshotError(f"cannot open {path}: {exc.strerror or exc}") from None
+    _require(size <= MAX_BYTES, f"{path.name} is {size / 2**20:.0f} MiB, above the {MAX_BYTES // 2**20} MiB limit")
+    return loads(path.read_bytes())
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def validate(doc: dict[str, Any]) -> None:
+    """Validate a document against the shipped JSON Schema (needs ``jsonschema``)."""
+    import jsonschema
+
+    jsonschema.validate(doc, schema())
