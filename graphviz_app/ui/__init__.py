@@ -1,0 +1,1 @@
+"""The Qt front end: widgets, the graph scene and plots. Talks to core via signals."""
