@@ -22,9 +22,10 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from .capture import gc_paused as _gc_paused
 from .events import Signal
 from .graph import LEAF, Graph
-from .summary import summarize, summarize_many
+from .summary import summarize_batch
 
 
 class BackwardAborted(RuntimeError):
@@ -71,6 +72,7 @@ class BackwardResult:
     error: str | None = None
     traceback: str | None = None
     failed_node: str | None = None
+    first_nonfinite: str | None = None  # node id, see first_nonfinite()
 
     @property
     def ok(self) -> bool:
@@ -116,6 +118,7 @@ class BackwardDebugger:
         self.node_done = Signal("node_done")  # (node_id, exec_index)
         self.paused = Signal("paused")  # (node_id)
         self.finished = Signal("finished")  # (BackwardResult), also on abort/failure
+        self.failed = Signal("failed")  # (BackwardResult) with the user's traceback, before finished
 
         self._cond = threading.Condition()
         self._mode = "step"
@@ -131,6 +134,7 @@ class BackwardDebugger:
         self.grads_in: dict[str, tuple] = {}  # node id -> grad_inputs (sent on)
         self.grads_out: dict[str, tuple] = {}  # node id -> grad_outputs (received)
         self.result: BackwardResult | None = None
+        self.returned: Any = None  # what ``run`` returned (e.g. torch.autograd.grad's tuple)
 
     # ----------------------------------------------------------------- control
     @property
@@ -202,46 +206,54 @@ class BackwardDebugger:
 
     # ------------------------------------------------------------------ hooks
     def _install(self) -> None:
-        want_reached = self.node_reached.connected
-        for nid, fn in zip((n.id for n in self.graph.nodes), self.graph.fns):
-            self._handles.append(fn.register_prehook(self._make_pre(nid, want_reached)))
-            self._handles.append(fn.register_hook(self._make_post(nid)))
+        """Register a pre- and a post-hook on every node (on the worker thread)."""
+        ident = self._ident
+        get_ident = threading.get_ident
+        order = self.order
+        gin = self.grads_in
+        gout = self.grads_out
+        reached = self.node_reached
+        done = self.node_done
+        handles = self._handles
+        me = self
 
-    def _make_pre(self, nid: str, emit: bool):
-        def pre(grad_outputs):
-            if threading.get_ident() != self._ident:
+        def make(nid: str, node: Any):
+            def pre(grad_outputs):
+                if get_ident() != ident:
+                    return None
+                if me._abort:
+                    raise BackwardAborted("backward aborted")
+                me._current = nid
+                if reached._slots:
+                    reached.emit(nid)
                 return None
-            if self._abort:
-                raise BackwardAborted("backward aborted")
-            self._current = nid
-            if emit:
-                self.node_reached.emit(nid)
-            return None
 
-        return pre
-
-    def _make_post(self, nid: str):
-        node = self.graph.node(nid)
-
-        def post(grad_inputs, grad_outputs):
-            if threading.get_ident() != self._ident:
+            def post(grad_inputs, grad_outputs):
+                if get_ident() != ident:
+                    return None
+                idx = len(order)
+                order.append(nid)
+                node.exec_order = idx
+                gin[nid] = grad_inputs
+                gout[nid] = grad_outputs
+                me._current = None
+                if done._slots:
+                    done.emit(nid, idx)
+                if me._abort:
+                    raise BackwardAborted("backward aborted")
+                if me._mode != "run" and me._should_pause(nid, node, grad_inputs, grad_outputs):
+                    me._pause(nid)
                 return None
-            idx = len(self.order)
-            self.order.append(nid)
-            node.exec_order = idx
-            self.grads_in[nid] = grad_inputs
-            self.grads_out[nid] = grad_outputs
-            self._current = None
-            self.node_done.emit(nid, idx)
-            if self._abort:
-                raise BackwardAborted("backward aborted")
-            if self._should_pause(nid, grad_inputs, grad_outputs):
-                self._pause(nid)
-            return None
 
-        return post
+            return pre, post
 
-    def _should_pause(self, nid: str, gin: Sequence[Any], gout: Sequence[Any]) -> bool:
+        with _gc_paused():
+            for node, fn in zip(self.graph.nodes, self.graph.fns):
+                pre, post = make(node.id, node)
+                handles.append(fn.register_prehook(pre))
+                handles.append(fn.register_hook(post))
+
+    def _should_pause(self, nid: str, node: Any, gin: Sequence[Any], gout: Sequence[Any]) -> bool:
         mode = self._mode
         if mode == "step":
             return True
@@ -249,8 +261,7 @@ class BackwardDebugger:
             return False
         if mode == "run_to" and nid == self._target:
             return True
-        node = self.graph.node(nid)
-        for bp in self.breakpoints:
+        for bp in list(self.breakpoints):
             if bp.enabled and self._matches(bp, node, gin, gout):
                 return True
         return False
@@ -272,17 +283,57 @@ class BackwardDebugger:
             return any(float(t.detach().float().norm()) > limit for t in ts if t.numel())
         return False
 
+    # -------------------------------------------------------------- summaries
+    def summarize(self, node_ids: Sequence[str] | None = None) -> None:
+        """Fill ``grad_inputs``/``grad_outputs`` (and leaves' ``grad``) in one batch.
+
+        ``node_ids`` defaults to every node that ran; the GUI can ask for what is on
+        screen only (with ``summarize_after=False``). Must run before :meth:`release`.
+        When every node that ran is summarised, ``graph.meta["first_nonfinite"]``
+        is set to the first node (in execution order) that received or sent a
+        gradient with NaN/Inf, or ``None``.
+        """
+        ran = list(dict.fromkeys(self.order))
+        ids = ran if node_ids is None else list(dict.fromkeys(node_ids))
+        graph = self.graph
+        tensors: list[Any] = []
+        spans: list[tuple[Any, int, int, int, int, Any]] = []
+        for nid in ids:
+            node = graph.node(nid)
+            gi = self.grads_in.get(nid)
+            go = self.grads_out.get(nid)
+            a = len(tensors)
+            if gi is not None:
+                tensors.extend(gi)
+            b = len(tensors)
+            if go is not None:
+                tensors.extend(go)
+            c = len(tensors)
+            var = None
+            if node.kind == LEAF and graph.live:
+                var = getattr(graph.fn(nid), "variable", None)
+                tensors.append(var.grad if var is not None else None)
+            spans.append((node, a, b, c, len(tensors), (gi, go, var)))
+        sums = summarize_batch(tensors)
+        for node, a, b, c, d, (gi, go, var) in spans:
+            if gi is not None:
+                node.grad_inputs = sums[a:b]
+            if go is not None:
+                node.grad_outputs = sums[b:c]
+            if d > c:
+                node.grad = sums[c] if var is not None else None
+        if node_ids is None or set(ran) <= set(ids):
+            graph.meta["first_nonfinite"] = first_nonfinite(graph, ran)
+
     def _summarize_node(self, nid: str) -> None:
-        node = self.graph.node(nid)
-        node.grad_inputs = summarize_many(self.grads_in.get(nid))
-        node.grad_outputs = summarize_many(self.grads_out.get(nid))
-        if node.kind == LEAF:
-            var = getattr(self.graph.fn(nid), "variable", None)
-            node.grad = summarize(var.grad) if var is not None else None
+        self.summarize([nid])
 
     def _pause(self, nid: str) -> None:
         # Summaries for the node on screen: we are stopping anyway.
-        self._summarize_node(nid)
+        try:
+            self._summarize_node(nid)
+        except Exception:  # a summary must never break the user's backward
+            pass
         with self._cond:
             self._go = False
             self.paused_at = nid
@@ -298,7 +349,7 @@ class BackwardDebugger:
     # ----------------------------------------------------------------- worker
     def _backward(self) -> None:
         if self._run is not None:
-            self._run()
+            self.returned = self._run()
             return
         outs = self.outputs
         if isinstance(outs, torch.Tensor):
@@ -329,28 +380,52 @@ class BackwardDebugger:
             for h in self._handles:
                 h.remove()
             self._handles.clear()
+            self._current = None
         result.order = list(self.order)
         leaves = {n.id for n in self.graph.nodes if n.kind == LEAF}
-        result.grads_written = [nid for nid in self.order if nid in leaves]
+        result.grads_written = list(dict.fromkeys(nid for nid in self.order if nid in leaves))
         if self.summarize_after:
             try:
-                for nid in self.order:
-                    self._summarize_node(nid)
+                self.summarize()
+                result.first_nonfinite = self.graph.meta.get("first_nonfinite")
             except Exception:  # a summary must never hide the run's own outcome
                 pass
         with self._cond:
             self.result = result
             self.paused_at = None
             self._cond.notify_all()
+        if result.status == "failed":
+            self.failed.emit(result)
         self.finished.emit(result)
 
-    def release(self) -> None:
-        """Drop the references to gradients and autograd nodes."""
+    def release(self, timeout: float = 5.0) -> None:
+        """Stop the run if needed and drop the references to gradients, outputs and hooks."""
         self.abort()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout=timeout)
         self.grads_in.clear()
         self.grads_out.clear()
+        self.outputs = None
+        self.grad_tensors = None
+        self._run = None
+        self.returned = None
+
+
+def first_nonfinite(graph: Graph, order: Sequence[str] | None = None) -> str | None:
+    """The first node (in execution order) that received or sent a NaN/Inf gradient.
+
+    Reads summaries, so call it after they are filled; ``None`` if all were finite.
+    """
+    if order is None:
+        order = [n.id for n in graph.executed()]
+    for nid in order:
+        n = graph.node(nid)
+        for ss in (n.grad_outputs, n.grad_inputs):
+            for s in ss or ():
+                if s is not None and s.get("nonfinite"):
+                    return nid
+    return None
 
 
 def leaf_grad_values(graph: Graph) -> dict[str, Any]:

@@ -36,8 +36,14 @@ class Signal:
         return bool(self._slots)
 
     def emit(self, *args: Any) -> None:
-        for slot in list(self._slots):
+        slots = self._slots
+        if not slots:
+            return
+        for slot in tuple(slots):
             slot(*args)
+
+    def __len__(self) -> int:
+        return len(self._slots)
 
     def __repr__(self) -> str:
         return f"<Signal {self.name} ({len(self._slots)} slots)>"

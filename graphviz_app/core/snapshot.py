@@ -46,7 +46,18 @@ def _enc(v: Any) -> Any:
         return {str(k): _enc(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [_enc(x) for x in v]
-    return v
+    if v is None or isinstance(v, (str, bool, int)):
+        return v
+    try:  # numpy / torch scalars in meta
+        import numbers
+
+        if isinstance(v, numbers.Integral):
+            return int(v)
+        if isinstance(v, numbers.Real):
+            return _enc_float(float(v))
+    except Exception:  # pragma: no cover
+        pass
+    return str(v)
 
 
 def _dec(v: Any) -> Any:

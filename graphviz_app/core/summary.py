@@ -9,7 +9,7 @@ by the snapshot writer.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -64,6 +64,83 @@ def summarize_many(ts: Any) -> list[dict | None] | None:
     if ts is None:
         return None
     return [summarize(t) if isinstance(t, torch.Tensor) else None for t in ts]
+
+
+def _prepare(t: torch.Tensor) -> torch.Tensor:
+    """The tensor the statistics are taken over (dense, real, floating point)."""
+    t = t.detach()
+    if t.layout != torch.strided:
+        t = t.to_dense()
+    if t.is_complex():
+        t = t.abs()
+    if not t.is_floating_point():
+        t = t.double()
+    elif t.dtype in (torch.float16, torch.bfloat16):
+        t = t.float()
+    return t
+
+
+# Below this many tensors of one device and dtype, one at a time is as fast.
+_BATCH_MIN = 8
+
+
+def summarize_batch(ts: Sequence[Any]) -> list[dict[str, Any] | None]:
+    """Summaries of many tensors at once (``None`` stays ``None``).
+
+    Tensors are deduplicated by identity (a gradient a node sends is the one its
+    consumer receives); those of one device and dtype are concatenated and reduced
+    per segment (``segment_reduce`` for min/max/sum, ``_foreach_norm`` for norms),
+    and all statistics come to the host in one transfer. The non-finite count is only
+    taken for tensors whose norm or sum is not finite. The same dict is returned
+    for the same tensor.
+    """
+    index: dict[int, int] = {}
+    uniq: list[torch.Tensor] = []
+    for t in ts:
+        if isinstance(t, torch.Tensor) and id(t) not in index:
+            index[id(t)] = len(uniq)
+            uniq.append(t)
+    done: list[dict[str, Any] | None] = [None] * len(uniq)
+    groups: dict[tuple[Any, Any], list[tuple[int, torch.Tensor]]] = {}
+    for i, t in enumerate(uniq):
+        if t.numel() == 0 or t.layout != torch.strided:
+            done[i] = summarize(t)
+            continue
+        f = _prepare(t)
+        groups.setdefault((f.device, f.dtype), []).append((i, f))
+    for members in groups.values():
+        if len(members) < _BATCH_MIN:
+            for i, _ in members:
+                done[i] = summarize(uniq[i])
+            continue
+        fs = [f for _, f in members]
+        lengths = torch.tensor([f.numel() for f in fs], device=fs[0].device)
+        flat = torch.cat([f.reshape(-1) for f in fs])
+        mn = torch.segment_reduce(flat, "min", lengths=lengths)
+        mx = torch.segment_reduce(flat, "max", lengths=lengths)
+        sm = torch.segment_reduce(flat, "sum", lengths=lengths)
+        del flat
+        norms = torch.stack(torch._foreach_norm(fs)).to(sm.dtype)
+        stats = torch.stack([norms, mn, mx, sm / lengths]).double().T.cpu().tolist()
+        for (i, f), (norm, lo, hi, mean) in zip(members, stats):
+            t = uniq[i]
+            nonfinite = 0
+            if not (math.isfinite(norm) and math.isfinite(mean) and math.isfinite(lo) and math.isfinite(hi)):
+                nonfinite = int((~torch.isfinite(f)).sum().item())
+            out: dict[str, Any] = {
+                "shape": list(t.shape),
+                "dtype": str(t.dtype).replace("torch.", ""),
+                "device": str(t.device),
+                "norm": norm,
+                "min": lo,
+                "max": hi,
+                "mean": mean,
+                "nonfinite": nonfinite,
+            }
+            if f.numel() <= MAX_VALUES:
+                out["values"] = _tolist(t)
+            done[i] = out
+    return [done[index[id(t)]] if isinstance(t, torch.Tensor) else None for t in ts]
 
 
 def format_value(v: Any, digits: int = 4) -> str:
