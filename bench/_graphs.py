@@ -114,6 +114,16 @@ def walk(outputs, *, names: dict | None = None, model: nn.Module | None = None, 
     return g
 
 
+def _tracker(model):
+    """The app's module tracker when available, else the tagger above."""
+    try:
+        from graphviz_app.core.modules import track_modules
+
+        return track_modules(model)
+    except ImportError:
+        return _ModuleTagger(model)
+
+
 def _capture(outputs, model=None, tags=None) -> Graph:
     try:  # the app's own capture, once it exists
         from graphviz_app.core.capture import capture  # type: ignore
@@ -133,9 +143,9 @@ def transformer(layers: int = 24, seq: int = 8, batch: int = 2) -> Graph:
     model = nn.TransformerEncoder(enc_layer, num_layers=layers, enable_nested_tensor=False)
     model.train()
     x = torch.randn(seq, batch, 64)
-    with _ModuleTagger(model) as tagger:
+    with _tracker(model) as tagger:
         loss = model(x).sum()
-    g = _capture(loss, model=model, tags=tagger.tags)
+    g = _capture(loss, model=model, tags=getattr(tagger, 'tags', tagger))
     g.detach()
     return g
 
@@ -157,9 +167,9 @@ def lstm(steps: int = 100) -> Graph:
     torch.manual_seed(0)
     model = _LSTMUnrolled()
     xs = torch.randn(steps, 2, 16)
-    with _ModuleTagger(model) as tagger:
+    with _tracker(model) as tagger:
         loss = model(xs).sum()
-    g = _capture(loss, model=model, tags=tagger.tags)
+    g = _capture(loss, model=model, tags=getattr(tagger, 'tags', tagger))
     g.detach()
     return g
 
@@ -182,9 +192,9 @@ def cnn() -> Graph:
     torch.manual_seed(0)
     model = _SmallCNN().train()
     x = torch.randn(2, 3, 32, 32)
-    with _ModuleTagger(model) as tagger:
+    with _tracker(model) as tagger:
         loss = nn.functional.cross_entropy(model(x), torch.tensor([1, 2]))
-    g = _capture(loss, model=model, tags=tagger.tags)
+    g = _capture(loss, model=model, tags=getattr(tagger, 'tags', tagger))
     g.detach()
     return g
 

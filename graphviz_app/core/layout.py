@@ -414,18 +414,23 @@ def _place_x(layer, rank, width, is_dummy, su, sl, nlayers):
     sep = (width[a_i] + width[b_i]) / 2 + gap
 
     # vertical alignment with the median neighbour, both ways, without conflicts
-    def medians(keyside, other):
-        o = np.lexsort((rank[other], keyside))
+    def medians(keyside, other, end):
+        """Median neighbour on one side, among those that continue a chain if any."""
+        o = np.lexsort((rank[other], end[other], keyside))
         ks = keyside[o]
         start = _group_starts(ks, M)
         cnt = np.diff(start)
+        cont = np.bincount(keyside, weights=~end[other], minlength=M).astype(np.int64)
+        use = np.where(cont > 0, cont, cnt)
         med = np.full(M, -1, dtype=np.int64)
         has = cnt > 0
-        med[has] = other[o][start[:-1][has] + (cnt[has] - 1) // 2]
+        med[has] = other[o][start[:-1][has] + (use[has] - 1) // 2]
         return med
 
-    med_up = medians(sl, su)  # for each item, its median upper neighbour
-    med_dn = medians(su, sl)
+    has_up = np.bincount(sl, minlength=M) > 0
+    has_dn = np.bincount(su, minlength=M) > 0
+    med_up = medians(sl, su, ~has_up)  # for each item, its median upper neighbour
+    med_dn = medians(su, sl, ~has_dn)
     cand = np.nonzero(med_up >= 0)[0]
     cand = cand[med_dn[med_up[cand]] == cand]  # mutual medians: (med_up[b], b)
     up_al = np.full(M, -1, dtype=np.int64)
