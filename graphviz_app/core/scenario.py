@@ -1,21 +1,91 @@
 """The public scenario API: what a user's file returns from ``build(device)``.
 
-A scenario says what to compute and how to train it. Two shapes cover most uses::
+A scenario file is a Python file with a ``build(device="cpu")`` function returning a
+:class:`Scenario`. The scenario says what to compute and how one training step runs:
+forward, backward (as the scenario asks), then the optimizer step or the manual
+update rule, then zeroing the gradients. Each form below is a complete ``build``
+body (``import torch``, ``from torch import nn`` and
+``from graphviz_app import Scenario, sgd_update`` assumed).
 
-    # tutorial style: named leaf tensors and a function of them
-    Scenario("chain rule", leaves={"x": x, "w": w, "b": b},
-             forward=lambda x, w, b: (w * x + b) ** 2)
+1. A model, inputs, targets, a loss and an optimizer, trained for N steps::
 
-    # a model, data, a loss and an optimizer, trained for N steps
-    Scenario("regression", model=net, inputs=X, targets=Y,
-             loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(net.parameters(), lr=0.01),
-             steps=30)
+    net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)).to(device)
+    X, Y = torch.randn(64, 4, device=device), torch.randn(64, 1, device=device)
+    return Scenario("regression", model=net, inputs=X, targets=Y, loss_fn=nn.MSELoss(),
+                    optimizer=torch.optim.SGD(net.parameters(), lr=0.05), steps=30)
 
-The rest are keyword options: ``data`` (any iterable of ``(inputs, targets)`` batches,
-e.g. a DataLoader, cycled), ``grad`` (the gradient argument for a non-scalar output),
-``update`` (a manual update rule instead of an optimizer, see :func:`sgd_update`),
+   With batches instead of fixed inputs, pass ``data``: a DataLoader (or any
+   re-iterable of ``(inputs, targets)``), or a function returning a fresh batch
+   iterator; it is cycled, and ``epochs=E`` sets ``steps = E * len(data)``::
+
+    data=DataLoader(TensorDataset(X, Y), batch_size=16, shuffle=True)
+    data=lambda: ((X[i:i + 16], Y[i:i + 16]) for i in range(0, 64, 16))
+
+2. Free-form named leaf tensors, tutorial style (``x``, ``w``, ``b`` → ``z``)::
+
+    x, w, b = (torch.tensor(v, requires_grad=True, device=device) for v in (1.0, 2.0, 3.0))
+    return Scenario("chain rule", leaves={"x": x, "w": w, "b": b},
+                    forward=lambda x, w, b: (w * x + b) ** 2)
+
+   ``leaves_from({"x": 1.0, "w": 2.0, "b": 3.0}, device)`` builds such leaves.
+
+3. A non-scalar output, with the gradient argument backward needs::
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True, device=device)
+    return Scenario("vector output", leaves={"x": x}, forward=lambda x: x ** 2,
+                    grad=torch.tensor([1.0, 0.1, 0.01], device=device))
+
+4. A manual update rule instead of an optimizer (``p -= lr * p.grad`` under
+   ``no_grad``, then zero)::
+
+    return Scenario("manual SGD", leaves={"w": w}, forward=lambda w: ((w * X - Y) ** 2).mean(),
+                    update=sgd_update(lr=0.1), steps=20)
+
+   ``update`` is any ``f(scenario)``; ``scenario.trainable()`` lists what to update.
+
+5. Several backward passes over one graph, accumulating without zeroing::
+
+    return Scenario("accumulate", leaves={"x": x}, forward=lambda x: (x ** 2).sum(),
+                    passes=3, retain_graph=True, zero_grad=False)   # x.grad = 3 * 2x
+
+6. Higher-order gradients: ``create_graph=True`` keeps a graph on ``.grad``, and a
+   custom ``backward`` can use ``torch.autograd.grad``::
+
+    def backward(y):
+        (dy,) = torch.autograd.grad(y, x, create_graph=True)   # dy/dx = 3x², with a graph
+        dy.backward()                                          # x.grad = d²y/dx² = 6x
+    return Scenario("second derivative", leaves={"x": x}, forward=lambda x: x ** 3,
+                    backward=backward)
+
+7. A custom ``torch.autograd.Function`` inside the model (nothing special needed)::
+
+    class Square(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 1)
+        def forward(self, x):
+            return Square.apply(self.lin(x))
+
+    net = Net().to(device)
+    return Scenario("custom function", model=net, inputs=torch.randn(8, 3, device=device),
+                    targets=torch.zeros(8, 1, device=device), loss_fn=nn.MSELoss(),
+                    optimizer=torch.optim.Adam(net.parameters(), lr=1e-2), steps=10)
+
+Keyword options: ``data`` (batches, above), ``grad`` (the gradient argument for a
+non-scalar output), ``update`` (a manual update rule, see :func:`sgd_update`),
 ``passes``/``retain_graph``/``zero_grad`` (several backward passes, accumulation),
-``backward`` (a custom backward, e.g. one built on ``torch.autograd.grad``).
+``create_graph`` and ``backward`` (a custom backward, e.g. one built on
+``torch.autograd.grad``), ``steps``/``epochs``, ``description``.
 """
 
 from __future__ import annotations
@@ -81,7 +151,13 @@ class Scenario:
         if self.forward is None and self.model is None:
             raise ValueError("a Scenario needs a forward function or a model")
         if self.epochs is not None and self.data is not None:
-            self.steps = self.epochs * len(self.data)  # type: ignore[arg-type]
+            try:
+                self.steps = self.epochs * len(self.data)  # type: ignore[arg-type]
+            except TypeError:
+                raise ValueError(
+                    "epochs needs data with a length (a DataLoader or a list); "
+                    "for a batch generator give steps instead"
+                ) from None
         for k, v in self.leaves.items():
             if not isinstance(v, torch.Tensor):
                 raise TypeError(f"leaf {k!r} is a {type(v).__name__}, not a tensor")
@@ -99,16 +175,74 @@ class Scenario:
         out += [(n, t) for n, t in self.leaves.items() if t.requires_grad]
         return out
 
+    def named_tensors(self) -> list[tuple[str, torch.Tensor]]:
+        """Every tensor the scenario holds, named: leaves, parameters, buffers, inputs,
+        targets, the gradient argument (used to check they are all on one device)."""
+        out: list[tuple[str, torch.Tensor]] = list(self.leaves.items())
+        if self.model is not None:
+            out += [(f"parameter {n}", p) for n, p in self.model.named_parameters()]
+            out += [(f"buffer {n}", b) for n, b in self.model.named_buffers()]
+
+        def add(prefix: str, value: Any) -> None:
+            if isinstance(value, torch.Tensor):
+                out.append((prefix, value))
+            elif isinstance(value, (list, tuple)):
+                for i, v in enumerate(value):
+                    add(f"{prefix}[{i}]", v)
+            elif isinstance(value, Mapping):
+                for k, v in value.items():
+                    add(f"{prefix}[{k!r}]", v)
+
+        add("inputs", self.inputs)
+        add("targets", self.targets)
+        add("grad", self.grad)
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-friendly summary (name, kind, steps, leaves, model) for lists and logs."""
+        leaves = {
+            k: {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", ""), "device": str(v.device)}
+            for k, v in self.leaves.items()
+        }
+        d: dict[str, Any] = {
+            "name": self.name,
+            "kind": "model" if self.model is not None else "leaves",
+            "description": self.description,
+            "steps": self.steps,
+            "device": self.device,
+            "leaves": leaves,
+            "optimizer": type(self.optimizer).__name__ if self.optimizer is not None else None,
+            "manual_update": self.update is not None,
+            "data": self.data is not None,
+        }
+        if self.model is not None:
+            d["model"] = type(self.model).__name__
+            d["parameters"] = sum(p.numel() for p in self.model.parameters())
+        return d
+
+    def _fresh_batches(self) -> Iterator[Any]:
+        data = self.data
+        if callable(data) and not hasattr(data, "__iter__"):
+            return iter(data())  # a function returning a fresh batch iterator
+        return iter(data)  # type: ignore[arg-type]
+
     def _next_batch(self) -> Any:
         if self.data is None:
             return self.inputs, self.targets
         if self._batches is None:
-            self._batches = iter(self.data)
+            self._batches = self._fresh_batches()
         try:
             return next(self._batches)
         except StopIteration:
-            self._batches = iter(self.data)
-            return next(self._batches)
+            self._batches = self._fresh_batches()
+            try:
+                return next(self._batches)
+            except StopIteration:
+                raise RuntimeError(
+                    f"scenario {self.name!r}: the data ran out of batches. A generator can be "
+                    "read only once: pass a DataLoader or a list, or a function that returns "
+                    "a fresh iterator (data=lambda: ...)"
+                ) from None
 
     # --------------------------------------------------------------- running
     def output(self) -> Any:
@@ -166,8 +300,15 @@ class Scenario:
         self.loss_history.append(v if math.isfinite(v) else float("nan"))
         return v
 
+    def prepare_step(self) -> None:
+        """Before a step's forward: without an optimizer, zero the gradients (unless
+        ``zero_grad=False`` asks to accumulate). An optimizer zeroes after its step."""
+        if self.zero_grad and self.optimizer is None:
+            self.zero_grads()
+
     def train_step(self) -> float | None:
         """One full step: forward, backward, update. Returns the loss value."""
+        self.prepare_step()
         out = self.output()
         loss = self.record_loss(out)
         self.run_backward(out)
