@@ -28,6 +28,9 @@ from .graph import LEAF, Graph
 from .summary import summarize_batch
 
 
+_get_ident = threading.get_ident
+
+
 class BackwardAborted(RuntimeError):
     """Raised inside a hook to stop a paused backward."""
 
@@ -103,6 +106,11 @@ class BackwardDebugger:
         summarize_after: bool = True,
     ) -> None:
         if not graph.live:
+            if not graph.nodes:
+                from .diagnose import BackwardSetupError, check_backward_ready
+
+                check_backward_ready(outputs, graph)
+                raise BackwardSetupError("the output does not require grad: the captured graph is empty")
             raise ValueError("the graph has no live autograd nodes (was it loaded from a file?)")
         self.graph = graph
         self.outputs = outputs
@@ -208,7 +216,7 @@ class BackwardDebugger:
     def _install(self) -> None:
         """Register a pre- and a post-hook on every node (on the worker thread)."""
         ident = self._ident
-        get_ident = threading.get_ident
+        get_ident = _get_ident  # read at install time (tests count hook calls through it)
         order = self.order
         gin = self.grads_in
         gout = self.grads_out
@@ -373,9 +381,17 @@ class BackwardDebugger:
             result.status = "aborted"
         except BaseException as exc:  # the user's error: keep their traceback
             result.status = "failed"
-            result.error = f"{type(exc).__name__}: {exc}"
-            result.traceback = "".join(traceback.format_exception(exc))
             result.failed_node = self._current
+            try:
+                from .diagnose import explain_backward_error, user_traceback
+
+                result.error = explain_backward_error(
+                    exc, self.outputs, self.graph, result.failed_node, self.order, getattr(self, "scenario", None)
+                )
+                result.traceback = user_traceback(exc)
+            except Exception:  # an explanation must never hide the error itself
+                result.error = f"{type(exc).__name__}: {exc}"
+                result.traceback = "".join(traceback.format_exception(exc))
         finally:
             for h in self._handles:
                 h.remove()
