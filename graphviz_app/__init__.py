@@ -10,13 +10,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Scenario", "sgd_update", "leaves_from", "capture", "__version__"]
+__all__ = ["Scenario", "sgd_update", "leaves_from", "capture", "snapshot", "Recorder", "__version__"]
 
 _LAZY = {
     "Scenario": ("graphviz_app.core.scenario", "Scenario"),
     "sgd_update": ("graphviz_app.core.scenario", "sgd_update"),
     "leaves_from": ("graphviz_app.core.scenario", "leaves_from"),
     "capture": ("graphviz_app.core.capture", "capture"),
+    "snapshot": ("graphviz_app.record", "snapshot"),
+    "Recorder": ("graphviz_app.record", "Recorder"),
 }
 
 
