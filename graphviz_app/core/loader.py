@@ -105,8 +105,6 @@ def load_scenario(path: str | Path, device: str = "cpu") -> Scenario:
 
 def scenario_from_module(module: Any, path: str | Path, device: str = "cpu") -> Scenario:
     """Call an imported scenario file's ``build(device=...)`` and check what it returns."""
-    from .scenario import Scenario
-
     path = Path(path).resolve()
     build = getattr(module, "build", None)
     if not callable(build):
@@ -122,6 +120,8 @@ def scenario_from_module(module: Any, path: str | Path, device: str = "cpu") -> 
         raise LoadError(
             f"{path.name}: build() raised {type(exc).__name__}: {exc}", _user_traceback(exc, path)
         ) from None
+    from .scenario import Scenario  # after build(): a file that fails early never pays for torch
+
     if not isinstance(scenario, Scenario):
         raise LoadError(
             f"{path.name}: build() returned a {type(scenario).__name__}, not a graphviz_app.Scenario"

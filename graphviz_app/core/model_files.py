@@ -29,6 +29,7 @@ import ast
 import inspect
 import io
 import re
+import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -461,7 +462,9 @@ def save_torchscript(module: torch.jit.ScriptModule, path: str | Path, example_i
 def _load_torchscript(path: Path, device: str) -> tuple[nn.Module, tuple[torch.Tensor, ...] | None]:
     extra = {EXAMPLE_INPUTS_FILE: b""}
     try:
-        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+        with warnings.catch_warnings():  # "torch.jit is deprecated": the user chose the format
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
     except Exception as exc:
         raise LoadError(f"{path.name} is not a readable TorchScript program: {exc}") from None
     examples = None
