@@ -38,19 +38,23 @@ body (``import torch``, ``from torch import nn`` and
 4. A manual update rule instead of an optimizer (``p -= lr * p.grad`` under
    ``no_grad``, then zero)::
 
-    return Scenario("manual SGD", leaves={"w": w}, forward=lambda w: ((w * X - Y) ** 2).mean(),
-                    update=sgd_update(lr=0.1), steps=20)
+    X = torch.linspace(-1, 1, 16, device=device)
+    w = torch.tensor(0.0, requires_grad=True, device=device)
+    return Scenario("manual SGD", leaves={"w": w}, forward=lambda w: ((w * X - 3 * X) ** 2).mean(),
+                    update=sgd_update(lr=0.5), steps=20)
 
    ``update`` is any ``f(scenario)``; ``scenario.trainable()`` lists what to update.
 
 5. Several backward passes over one graph, accumulating without zeroing::
 
+    x = torch.tensor([1.0, 2.0], requires_grad=True, device=device)
     return Scenario("accumulate", leaves={"x": x}, forward=lambda x: (x ** 2).sum(),
                     passes=3, retain_graph=True, zero_grad=False)   # x.grad = 3 * 2x
 
 6. Higher-order gradients: ``create_graph=True`` keeps a graph on ``.grad``, and a
    custom ``backward`` can use ``torch.autograd.grad``::
 
+    x = torch.tensor(2.0, requires_grad=True, device=device)
     def backward(y):
         (dy,) = torch.autograd.grad(y, x, create_graph=True)   # dy/dx = 3x², with a graph
         dy.backward()                                          # x.grad = d²y/dx² = 6x
