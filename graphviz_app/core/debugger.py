@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -29,6 +30,93 @@ from .summary import summarize_batch
 
 
 _get_ident = threading.get_ident
+
+
+class _Worker:
+    """A daemon thread that runs backward jobs and stays a while for the next one.
+
+    A fresh thread per backward made small backwards up to 1.5x slower (thread-local
+    allocator and runtime state start cold); an idle worker is reused instead and
+    leaves after ``_Pool.idle_s`` without work.
+    """
+
+    def __init__(self, pool: "_Pool") -> None:
+        self.pool = pool
+        self.cond = threading.Condition()
+        self.job: Callable[[], None] | None = None
+        self.stop = False
+        self.thread = threading.Thread(target=self._loop, name="graphviz-app-backward", daemon=True)
+
+    def _loop(self) -> None:
+        while True:
+            with self.cond:
+                if self.job is None and not self.stop:
+                    self.cond.wait(self.pool.idle_s)
+                job, self.job = self.job, None
+                if job is None:
+                    if self.stop or self.pool._retire(self):
+                        return
+                    continue
+            try:
+                job()
+            except BaseException:  # noqa: BLE001 - the job reports its own errors
+                pass
+            job = None  # drop the debugger before idling
+            self.pool._idle(self)
+
+
+class _Pool:
+    """Idle backward workers; a busy (e.g. paused) one is never handed a second job."""
+
+    idle_s = 30.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: list[_Worker] = []
+
+    def submit(self, job: Callable[[], None]) -> threading.Thread:
+        with self._lock:
+            w = self._free.pop() if self._free else None
+        fresh = w is None
+        if w is None:
+            w = _Worker(self)
+        with w.cond:
+            w.job = job
+            w.cond.notify_all()
+        if fresh:
+            w.thread.start()
+        return w.thread
+
+    def _idle(self, w: _Worker) -> None:
+        with self._lock:
+            self._free.append(w)
+
+    def _retire(self, w: _Worker) -> bool:
+        with self._lock:
+            if w in self._free:
+                self._free.remove(w)
+                return True
+            return False  # just handed a job: stay
+
+    def shutdown_idle(self, timeout: float | None = 5.0) -> int:
+        """Stop the idle workers and wait for them; returns how many stopped."""
+        with self._lock:
+            ws, self._free = self._free, []
+        for w in ws:
+            with w.cond:
+                w.stop = True
+                w.cond.notify_all()
+        for w in ws:
+            w.thread.join(timeout)
+        return len(ws)
+
+
+_POOL = _Pool()
+
+
+def shutdown_idle_workers(timeout: float | None = 5.0) -> int:
+    """End the idle backward worker threads now (they also leave by themselves when idle)."""
+    return _POOL.shutdown_idle(timeout)
 
 
 class BackwardAborted(RuntimeError):
@@ -133,7 +221,8 @@ class BackwardDebugger:
         self._target: str | None = None
         self._go = False
         self._abort = False
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None  # the worker thread running this backward
+        self._done = threading.Event()
         self._ident: int | None = None
         self._handles: list[Any] = []
         self._current: str | None = None
@@ -142,12 +231,13 @@ class BackwardDebugger:
         self.grads_in: dict[str, tuple] = {}  # node id -> grad_inputs (sent on)
         self.grads_out: dict[str, tuple] = {}  # node id -> grad_outputs (received)
         self.result: BackwardResult | None = None
+        self.timings: dict[str, float] = {}  # install_s, backward_s (pauses included), summaries_s
         self.returned: Any = None  # what ``run`` returned (e.g. torch.autograd.grad's tuple)
 
     # ----------------------------------------------------------------- control
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and not self._done.is_set()
 
     @property
     def is_paused(self) -> bool:
@@ -158,8 +248,7 @@ class BackwardDebugger:
         if self._thread is not None:
             raise RuntimeError("this debugger has already run; make a new one")
         self._set_mode(mode, target)
-        self._thread = threading.Thread(target=self._work, name="graphviz-app-backward", daemon=True)
-        self._thread.start()
+        self._thread = _POOL.submit(self._work)
 
     def _set_mode(self, mode: str, target: str | None = None) -> None:
         if mode not in ("step", "continue", "run", "run_to"):
@@ -203,7 +292,7 @@ class BackwardDebugger:
     def wait(self, timeout: float | None = None) -> BackwardResult | None:
         """Block until the worker has ended (for tests and headless use)."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._done.wait(timeout)
         return self.result
 
     def wait_paused(self, timeout: float | None = 10.0) -> str | None:
@@ -373,8 +462,11 @@ class BackwardDebugger:
         self._ident = threading.get_ident()
         torch.set_num_threads(self.num_threads)
         result = BackwardResult(status="finished")
+        clock = time.perf_counter
+        t0 = t1 = t2 = clock()
         try:
             self._install()
+            t1 = clock()
             with torch.autograd.set_multithreading_enabled(False):
                 self._backward()
         except BackwardAborted:
@@ -393,6 +485,7 @@ class BackwardDebugger:
                 result.error = f"{type(exc).__name__}: {exc}"
                 result.traceback = "".join(traceback.format_exception(exc))
         finally:
+            t2 = clock()
             for h in self._handles:
                 h.remove()
             self._handles.clear()
@@ -406,20 +499,24 @@ class BackwardDebugger:
                 result.first_nonfinite = self.graph.meta.get("first_nonfinite")
             except Exception:  # a summary must never hide the run's own outcome
                 pass
+        self.timings = {"install_s": t1 - t0, "backward_s": t2 - t1, "summaries_s": clock() - t2}
         with self._cond:
             self.result = result
             self.paused_at = None
             self._cond.notify_all()
-        if result.status == "failed":
-            self.failed.emit(result)
-        self.finished.emit(result)
+        try:
+            if result.status == "failed":
+                self.failed.emit(result)
+            self.finished.emit(result)
+        finally:
+            self._done.set()
 
     def release(self, timeout: float = 5.0) -> None:
         """Stop the run if needed and drop the references to gradients, outputs and hooks."""
         self.abort()
         t = self._thread
         if t is not None and t is not threading.current_thread():
-            t.join(timeout=timeout)
+            self._done.wait(timeout)
         self.grads_in.clear()
         self.grads_out.clear()
         self.outputs = None

@@ -54,7 +54,12 @@ class Session:
         if self.graph is None:
             self.forward()
         out = self.output
-        self.debugger = BackwardDebugger(self.graph, run=lambda: self.scenario.run_backward(out))
+        if self.scenario.backward is None:  # a custom backward may start from other tensors
+            from .diagnose import check_backward_ready
+
+            check_backward_ready(out, self.graph, self.scenario)
+        self.debugger = BackwardDebugger(self.graph, out, run=lambda: self.scenario.run_backward(out))
+        self.debugger.scenario = self.scenario
         return self.debugger
 
     def backward(self, timeout: float | None = None) -> BackwardResult:

@@ -9,6 +9,7 @@ torch.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -17,11 +18,15 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.debugger import BackwardDebugger, BackwardResult
+from ..core.debugger import BP_NONFINITE, BackwardDebugger, BackwardResult, Breakpoint
+from ..core.diagnose import BackwardSetupError
 from ..core.graph import Graph
 from ..core.loader import LoadError, load_path
 from ..core.session import Session
 from .graph_scene import box_size
+
+MAX_TABLE = 64  # tensors up to this many values are shown as a table
+MAX_IMAGE = 256  # heatmaps are reduced to at most this many rows and columns
 
 
 def compute_layout(graph: Graph, direction: str):
@@ -29,6 +34,53 @@ def compute_layout(graph: Graph, direction: str):
 
     sizes = [box_size(n) for n in graph.nodes]
     return layout_graph(graph, direction=direction, sizes=sizes)
+
+
+def tensor_payload(t) -> dict[str, Any]:
+    """What the inspector's values view draws for one tensor (runs on a worker).
+
+    ``table`` (values, up to 64), ``heatmap`` (a 2-D array, reduced to at most
+    256×256 by striding) and, for big tensors, ``hist`` (counts and bin edges).
+    """
+    import numpy as np
+    import torch
+
+    if t is None or not isinstance(t, torch.Tensor):
+        return {"kind": "none"}
+    t = t.detach()
+    if t.layout != torch.strided:
+        t = t.to_dense()
+    if t.is_complex():
+        t = t.abs()
+    shape = list(t.shape)
+    out: dict[str, Any] = {"shape": shape, "numel": t.numel()}
+    if t.numel() == 0:
+        out["kind"] = "none"
+        return out
+    if t.numel() <= MAX_TABLE:
+        a = t.double().cpu().numpy()
+        out["kind"] = "table"
+        out["array"] = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(-1, a.shape[-1])
+        return out
+    if t.dim() >= 2:
+        m = t.reshape(-1, shape[-1])
+        sr = max(1, (m.shape[0] + MAX_IMAGE - 1) // MAX_IMAGE)
+        sc = max(1, (m.shape[1] + MAX_IMAGE - 1) // MAX_IMAGE)
+        out["kind"] = "heatmap"
+        out["array"] = m[::sr, ::sc].float().cpu().numpy()
+        out["stride"] = (sr, sc)
+    else:
+        out["kind"] = "hist"
+    flat = t.reshape(-1)
+    if flat.numel() > 1_000_000:
+        idx = torch.randint(0, flat.numel(), (1_000_000,), device=flat.device)
+        flat = flat[idx]
+    v = flat.float().cpu().numpy()
+    v = v[np.isfinite(v)]
+    if v.size:
+        counts, edges = np.histogram(v, bins=60)
+        out["hist"] = (counts, edges)
+    return out
 
 
 class Controller(QObject):
@@ -42,6 +94,17 @@ class Controller(QObject):
     busy_changed = Signal(bool, str)  # busy, message
     failed = Signal(str, str)  # plain message, details (traceback)
     info = Signal(str)
+    breakpoints_changed = Signal()
+    nan_found = Signal(str)  # node id of the first non-finite gradient, "" when none
+    explanations = Signal(object)  # list[explain.Reason]
+    values_ready = Signal(str, str, int, object)  # node id, which ("in"|"out"|"grad"), slot, payload
+    forward_paused = Signal(object, object, object)  # ForwardStop, Graph, Layout
+    forward_finished = Signal(object)  # ForwardResult
+    training_progress = Signal(object)  # list[StepRecord]
+    training_state = Signal(str)  # Trainer state
+    training_finished = Signal(object)  # TrainResult
+    snapshot_shown = Signal(int)  # training step whose kept graph is on screen
+    device_changed = Signal(str)
 
     def __init__(self, direction: str = "TB", device: str = "cpu", parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -53,16 +116,28 @@ class Controller(QObject):
         self.graph: Graph | None = None
         self.layout = None
         self.debugger: BackwardDebugger | None = None
+        self.stepper = None  # forward_stepper.ForwardStepper while forward stepping
+        self.trainer = None  # training.Trainer
+        self.breakpoints: list[Breakpoint] = []
+        self.record_sources = False  # forward under anomaly mode (source lines), slower
+        self.keep_snapshots = 20
+        self._skip_module: str | None = None  # "step into module": run past nodes of this module
+        self._hunting = False
         self._job: threading.Thread | None = None
         self._job_name = ""
         self._lock = threading.Lock()
         self.last_layout_s = 0.0
         self.last_run_s = 0.0
+        self.last_forward_s = 0.0
 
     # ---------------------------------------------------------------- helpers
     @property
     def busy(self) -> bool:
-        return self._job is not None and self._job.is_alive()
+        return (self._job is not None and self._job.is_alive()) or self.training
+
+    @property
+    def training(self) -> bool:
+        return self.trainer is not None and self.trainer.running
 
     @property
     def has_model(self) -> bool:
@@ -75,6 +150,10 @@ class Controller(QObject):
     @property
     def backward_running(self) -> bool:
         return self.debugger is not None and self.debugger.running
+
+    @property
+    def forward_stepping(self) -> bool:
+        return self.stepper is not None and self.stepper.running
 
     def _spawn(self, name: str, fn: Callable[[], Any], message: str) -> bool:
         """Run ``fn`` on a daemon worker; errors become ``failed`` signals."""
@@ -90,8 +169,18 @@ class Controller(QObject):
                     fn()
                 except LoadError as exc:
                     self.failed.emit(str(exc), exc.details)
+                except BackwardSetupError as exc:  # a plain reason why backward cannot start
+                    self.failed.emit(str(exc), traceback.format_exc())
                 except Exception as exc:  # report, never crash the window
-                    self.failed.emit(f"{name} failed: {type(exc).__name__}: {exc}", traceback.format_exc())
+                    from ..core.devices import explain as explain_device
+
+                    hint = None
+                    try:
+                        hint = explain_device(exc, self.session.scenario if self.session else None)
+                    except Exception:
+                        pass
+                    msg = hint or f"{name.capitalize()} failed: {type(exc).__name__}: {exc}"
+                    self.failed.emit(msg, traceback.format_exc())
                 finally:
                     self.busy_changed.emit(False, "")
 
@@ -110,33 +199,83 @@ class Controller(QObject):
     def open(self, path: str | Path) -> bool:
         """Load a scenario or snapshot; the current one stays until this succeeds."""
         path = Path(path)
+        device = self.device
 
         def job() -> None:
-            loaded = load_path(path, device=self.device)
+            loaded = load_path(path, device=device)
             if loaded.kind == "scenario":
                 session = Session(loaded.scenario, source=str(path))
-                graph = session.forward()
+                graph = self._forward(session)
                 layout = self._layout(graph)
-                self._abort_debugger()
-                if self.session is not None:
+                self._drop_runs()
+                if self.session is not None and self.session is not session:
                     self.session.release()
                 self.session, self.kind, self.path = session, "scenario", path
+                self.trainer = None
                 self._publish(graph, layout)
                 self.source_changed.emit(str(path), "scenario")
                 self._emit_loss(session)
-            else:
+            elif loaded.kind == "snapshot":
                 graph = loaded.graph
                 layout = self._layout(graph)
-                self._abort_debugger()
+                self._drop_runs()
                 if self.session is not None:
                     self.session.release()
                 self.session, self.kind, self.path = None, "snapshot", path
+                self.trainer = None
                 self._publish(graph, layout)
                 self.source_changed.emit(str(path), "snapshot")
                 for i, v in enumerate(graph.meta.get("loss_history", [])):
                     self.loss_added.emit(i, float(v))
+            else:
+                raise LoadError(
+                    f"{path.name} is a {loaded.kind} file: open it with a scenario file "
+                    "(a Python file with build(device)) instead.")
 
         return self._spawn("loading", job, f"Loading {path.name}…")
+
+    def open_scenario(self, scenario, source: str = "builder") -> bool:
+        """Show a scenario built in the app (the model builder)."""
+
+        def job() -> None:
+            session = Session(scenario, source=source)
+            graph = self._forward(session)
+            layout = self._layout(graph)
+            self._drop_runs()
+            if self.session is not None:
+                self.session.release()
+            self.session, self.kind, self.path = session, "scenario", None
+            self.trainer = None
+            self._publish(graph, layout)
+            self.source_changed.emit(source, "scenario")
+            self._emit_loss(session)
+
+        return self._spawn("building", job, "Building the model…")
+
+    def _forward(self, session: Session, sources: bool | None = None) -> Graph:
+        """session.forward(), plus module names, small saved values and (optionally) source lines."""
+        from ..core.anomaly import record_sources, source_of
+        from ..core.explain import record_saved_values
+        from ..core.modules import track_modules
+
+        sc = session.scenario
+        sources = self.record_sources if sources is None else sources
+        t0 = time.perf_counter()
+        tracker = track_modules(sc.model) if sc.model is not None else contextlib.nullcontext({})
+        with tracker as mods, (record_sources() if sources else contextlib.nullcontext()):
+            graph = session.forward()
+        if graph.live:
+            for node, fn in zip(graph.nodes, graph.fns):
+                if node.module is None and mods:
+                    node.module = mods.get(fn)
+                if sources and node.source is None:
+                    node.source = source_of(fn)
+            record_saved_values(graph)
+        if hasattr(mods, "clear"):
+            mods.clear()
+        graph.meta.setdefault("device", str(sc.device))
+        self.last_forward_s = time.perf_counter() - t0
+        return graph
 
     def _layout(self, graph: Graph):
         t0 = time.perf_counter()
@@ -161,7 +300,36 @@ class Controller(QObject):
             return
         self._spawn("layout", lambda: self._publish(graph, self._layout(graph)), "Laying out…")
 
+    def set_device(self, device: str) -> bool:
+        """Run the scenario on ``device`` from now on (reloads it there)."""
+        from ..core.devices import DeviceError, check_device
+
+        try:
+            check_device(device)
+        except DeviceError as exc:
+            self.failed.emit(str(exc), "")
+            return False
+        self.device = device
+        self.device_changed.emit(device)
+        if self.kind == "scenario" and self.path is not None:
+            return self.open(self.path)
+        if self.session is not None:
+            self.info.emit(f"Device set to {device}; it applies to the next scenario you open.")
+        return True
+
     # ------------------------------------------------------------- running
+    def _drop_runs(self) -> None:
+        """End any backward, forward stepping or training (before a new forward)."""
+        self._abort_debugger()
+        st = self.stepper
+        if st is not None:
+            st.release()
+            self.stepper = None
+        tr = self.trainer
+        if tr is not None and tr.running:
+            tr.stop()
+            tr.wait(5.0)
+
     def rerun(self) -> bool:
         """Run the forward pass again (a new point on the loss plot, a fresh graph)."""
         if self.session is None:
@@ -170,39 +338,127 @@ class Controller(QObject):
         session = self.session
 
         def job() -> None:
-            self._abort_debugger()
+            self._drop_runs()
             t0 = time.perf_counter()
-            graph = session.forward()
+            graph = self._forward(session)
             self.last_run_s = time.perf_counter() - t0
             self._publish(graph, self._layout(graph))
             self._emit_loss(session)
 
         return self._spawn("forward", job, "Running forward…")
 
+    # ------------------------------------------------------------- training
     def train(self, steps: int) -> bool:
-        """Train ``steps`` plain steps on a worker, then show the next step's graph."""
+        """Train ``steps`` steps on the trainer's worker with live progress; then show the
+        next step's graph. Pause/resume/stop with :meth:`pause_training` and friends."""
         if self.session is None:
             self.info.emit("Open a scenario first: a snapshot has no model to train.")
+            return False
+        if self.training:
+            self.info.emit("Training is already running.")
             return False
         session = self.session
 
         def job() -> None:
-            self._abort_debugger()
+            from ..core.training import Trainer
+
+            self._drop_runs()
             session.release()
-            start = len(session.scenario.loss_history)
-            for i in range(steps):
-                loss = session.scenario.train_step()
-                if loss is not None:
-                    self.loss_added.emit(start + i, float(loss))
-            graph = session.forward()
-            self._publish(graph, self._layout(graph))
-            self._emit_loss(session)
+            tr = self.trainer
+            if tr is None or tr.scenario is not session.scenario:
+                n = len(self.graph.nodes) if self.graph is not None else 0
+                every = 1 if n <= 1500 else (10 if n <= 8000 else 0)
+                tr = Trainer(session.scenario, steps, keep=self.keep_snapshots, snapshot_every=every,
+                             emit_interval=0.05)
+                tr.progress.connect(self.training_progress.emit)
+                tr.state_changed.connect(self.training_state.emit)
+                tr.finished.connect(self._on_trained)
+                self.trainer = tr
+            tr.start(steps)
 
         return self._spawn("training", job, f"Training {steps} steps…")
 
+    def _on_trained(self, result) -> None:  # on the trainer's worker
+        self.training_finished.emit(result)
+        if result.status == "failed":
+            self.failed.emit(f"Training stopped with an error: {result.error}", result.traceback or "")
+        session = self.session
+        if session is None:
+            return
+
+        def after() -> None:
+            if self._job is not None and self._job is not threading.current_thread():
+                self._job.join(10)
+            self._job = threading.current_thread()
+            self._job_name = "forward"
+            try:
+                graph = self._forward(session)
+                self._publish(graph, self._layout(graph))
+            except Exception as exc:
+                self.failed.emit(f"Forward after training failed: {exc}", traceback.format_exc())
+            finally:
+                self.busy_changed.emit(False, "")
+
+        threading.Thread(target=after, name="graphviz-app-after-train", daemon=True).start()
+
+    def pause_training(self) -> None:
+        if self.trainer is not None:
+            self.trainer.pause()
+
+    def resume_training(self) -> None:
+        if self.trainer is not None:
+            self.trainer.resume()
+
+    def stop_training(self) -> None:
+        if self.trainer is not None:
+            self.trainer.stop()
+
+    def show_snapshot(self, step: int) -> bool:
+        """Time travel: show the kept graph of training step ``step``."""
+        tr = self.trainer
+        snap = tr.snapshot_at(step) if tr is not None else None
+        if snap is None:
+            kept = [g.meta.get("step") for g in tr.snapshots] if tr is not None else []
+            self.info.emit(f"No snapshot kept for step {step}"
+                           + (f" (kept: steps {kept[0]}–{kept[-1]})." if kept else "."))
+            return False
+
+        def job() -> None:
+            self._abort_debugger()
+            snap.meta["time_travel"] = step
+            self._publish(snap, self._layout(snap))
+            self.snapshot_shown.emit(step)
+
+        return self._spawn("layout", job, f"Showing step {step}…")
+
+    # ------------------------------------------------------------ breakpoints
+    def add_breakpoint(self, kind: str, value: Any = None) -> Breakpoint:
+        for bp in self.breakpoints:
+            if bp.kind == kind and bp.value == value:
+                bp.enabled = True
+                self.breakpoints_changed.emit()
+                return bp
+        bp = Breakpoint(kind, value)
+        self.breakpoints.append(bp)
+        self.breakpoints_changed.emit()
+        return bp
+
+    def remove_breakpoint(self, bp: Breakpoint) -> None:
+        if bp in self.breakpoints:
+            self.breakpoints.remove(bp)
+            self.breakpoints_changed.emit()
+
+    def set_breakpoint_enabled(self, bp: Breakpoint, on: bool) -> None:
+        bp.enabled = bool(on)
+        self.breakpoints_changed.emit()
+
+    def clear_breakpoints(self) -> None:
+        self.breakpoints.clear()
+        self.breakpoints_changed.emit()
+
     # ------------------------------------------------------------ debugging
     def _ensure_debugger(self) -> BackwardDebugger | None:
-        """The live debugger, or a new one over a fresh forward when the last one ended."""
+        """The live debugger, or None when a new one must start (over a fresh forward)."""
         if self.session is None:
             self.info.emit("Open a scenario first: a snapshot has no model to run backward on.")
             return None
@@ -211,27 +467,57 @@ class Controller(QObject):
             return dbg
         return None
 
-    def _start_debugger(self, mode: str, target: str | None = None) -> None:
+    def _start_debugger(self, mode: str, target: str | None = None, extra: list[Breakpoint] | None = None,
+                        sources: bool | None = None) -> None:
         session = self.session
         assert session is not None
 
         def job() -> None:
-            if self.debugger is not None and self.debugger.result is not None:
-                # The last backward ended: run forward again for a fresh graph.
-                graph = session.forward()
+            fresh = (self.debugger is not None and self.debugger.result is not None) or extra is not None
+            if fresh or self.graph is not session.graph or session.graph is None or not session.graph.live:
+                # The last backward ended (or another graph is shown): forward again.
+                self._abort_debugger()
+                graph = self._forward(session, sources)
                 self._publish(graph, self._layout(graph))
                 self._emit_loss(session)
-            dbg = session.make_debugger()
-            dbg.paused.connect(self.node_paused.emit)
-            dbg.finished.connect(self._on_finished)
-            self.debugger = dbg
-            self._run_t0 = time.perf_counter()
-            dbg.start(mode, target)
+            self._attach(session.make_debugger(), mode, target, extra)
 
         self._spawn("backward", job, "Starting backward…")
 
+    def _attach(self, dbg: BackwardDebugger, mode: str, target: str | None = None,
+                extra: list[Breakpoint] | None = None) -> None:
+        dbg.breakpoints = self.breakpoints if extra is None else list(self.breakpoints) + extra
+        dbg.paused.connect(self._on_dbg_paused)
+        dbg.finished.connect(self._on_finished)
+        self.debugger = dbg
+        self._run_t0 = time.perf_counter()
+        if mode == "run_to" and target not in dbg.graph:
+            mode = "continue"
+        dbg.start(mode, target)
+
+    def _on_dbg_paused(self, node_id: str) -> None:  # on the backward worker
+        skip = self._skip_module
+        dbg = self.debugger
+        if skip is not None and dbg is not None:
+            try:
+                mod = dbg.graph.node(node_id).module
+            except KeyError:
+                mod = None
+            if mod == skip:
+                dbg.step()  # still inside the same module: keep going
+                return
+            self._skip_module = None
+        if self._hunting:
+            self._hunting = False
+            self.nan_found.emit(node_id)
+        self.node_paused.emit(node_id)
+
     def _on_finished(self, result: BackwardResult) -> None:  # on the backward worker
         self.last_run_s = time.perf_counter() - getattr(self, "_run_t0", time.perf_counter())
+        self._skip_module = None
+        if self._hunting:
+            self._hunting = False
+            self.nan_found.emit(result.first_nonfinite or "")
         if result.ok and self.session is not None:
             try:
                 self.session.finish_step()
@@ -239,35 +525,61 @@ class Controller(QObject):
                 self.failed.emit(f"The update step failed: {exc}", traceback.format_exc())
         self.backward_finished.emit(result)
 
-    def step(self) -> None:
+    def _resume(self, mode: str, target: str | None = None) -> None:
+        st = self.stepper
+        if st is not None and st.result is None:
+            if mode == "run_to":
+                mode = "run"
+            st._resume({"run": "run", "continue": "continue"}.get(mode, "run"))
+            self._after_forward_mode = mode if mode in ("step", "continue", "run") else None
+            return
         dbg = self._ensure_debugger()
         if dbg is not None:
-            dbg.step()
+            if mode == "run_to":
+                dbg.run_to(target)
+            else:
+                {"step": dbg.step, "continue": dbg.continue_, "run": dbg.run_to_end}[mode]()
         elif self.session is not None:
-            self._start_debugger("step")
+            self._start_debugger(mode, target)
+
+    def step(self) -> None:
+        self._resume("step")
 
     def continue_(self) -> None:
-        dbg = self._ensure_debugger()
-        if dbg is not None:
-            dbg.continue_()
-        elif self.session is not None:
-            self._start_debugger("continue")
+        self._resume("continue")
 
     def run_to_end(self) -> None:
-        dbg = self._ensure_debugger()
-        if dbg is not None:
-            dbg.run_to_end()
-        elif self.session is not None:
-            self._start_debugger("run")
+        self._resume("run")
 
     def run_to(self, node_id: str) -> None:
+        self._resume("run_to", node_id)
+
+    def step_into(self) -> None:
+        """Forward stepping: one op (into the module). Backward: run until the
+        backward reaches a node of another module than the current one."""
+        st = self.stepper
+        if st is not None and st.result is None:
+            st.step_op()
+            return
         dbg = self._ensure_debugger()
-        if dbg is not None:
-            dbg.run_to(node_id)
-        elif self.session is not None:
-            self._start_debugger("run_to", node_id)
+        if dbg is not None and dbg.paused_at is not None:
+            self._skip_module = dbg.graph.node(dbg.paused_at).module
+            dbg.step()
+        else:
+            self.step()
+
+    def nan_hunt(self) -> bool:
+        """Run backward until the first NaN/Inf gradient (forward recorded with source lines)."""
+        if self.session is None:
+            self.info.emit("Open a scenario first: a snapshot has no model to run backward on.")
+            return False
+        self._hunting = True
+        self._start_debugger("continue", extra=[Breakpoint(BP_NONFINITE)], sources=True)
+        return True
 
     def abort(self) -> None:
+        if self.stepper is not None:
+            self.stepper.abort()
         if self.debugger is not None:
             self.debugger.abort()
 
@@ -284,7 +596,122 @@ class Controller(QObject):
             dbg.release()
         self.debugger = None
 
+    # ------------------------------------------------------- forward stepping
+    def forward_step(self) -> bool:
+        """Step the forward pass module by module (the graph grows on screen)."""
+        if self.session is None:
+            self.info.emit("Open a scenario first: a snapshot has no model to run.")
+            return False
+        st = self.stepper
+        if st is not None and st.result is None:
+            st.step()
+            return True
+        session = self.session
+
+        def job() -> None:
+            from ..core.forward_stepper import ForwardStepper
+
+            self._drop_runs()
+            session.release()
+            st = ForwardStepper(session.scenario)
+            st.paused.connect(self._on_forward_paused)
+            st.finished.connect(self._on_forward_finished)
+            self.stepper = st
+            self._after_forward_mode = None
+            st.start("step")
+
+        return self._spawn("forward", job, "Stepping forward…")
+
+    def _on_forward_paused(self, stop) -> None:  # on the stepper's worker
+        graph = stop.graph
+        layout = self._layout(graph)
+        self.graph, self.layout = graph, layout
+        self.forward_paused.emit(stop, graph, layout)
+
+    def _on_forward_finished(self, result) -> None:  # on the stepper's worker
+        st = self.stepper
+        self.forward_finished.emit(result)
+        if st is None or not result.ok or st.graph is None:
+            if result.status == "failed":
+                self.failed.emit(f"The forward pass failed: {result.error}", result.traceback or "")
+            return
+        from ..core.explain import record_saved_values
+
+        graph = st.graph
+        record_saved_values(graph)
+        session = self.session
+        if session is not None:
+            session.graph, session.output = graph, st.output
+        self._publish(graph, self._layout(graph))
+        if session is not None:
+            self._emit_loss(session)
+        dbg = st.make_debugger()
+        dbg.breakpoints = self.breakpoints
+        dbg.paused.connect(self._on_dbg_paused)
+        dbg.finished.connect(self._on_finished)
+        self.debugger = dbg
+        self._run_t0 = time.perf_counter()
+        mode = getattr(self, "_after_forward_mode", None)
+        if mode in ("continue", "run"):
+            dbg.start(mode)
+
+    # ------------------------------------------------------------- explaining
+    def explain_missing(self, names: list[str] | None = None) -> bool:
+        """Why named tensors get no .grad (runs the forward once more, traced)."""
+        session, graph = self.session, self.graph
+        if session is None:
+            return False
+
+        def job() -> None:
+            from ..core.explain import explain_missing_grads
+
+            self.explanations.emit(explain_missing_grads(session.scenario, graph, names))
+
+        return self._spawn("explaining", job, "Looking for why .grad is None…")
+
+    def request_values(self, node_id: str, which: str, slot: int = 0) -> None:
+        """The tensor behind a gradient slot, for the values view (on its own worker)."""
+        dbg, graph = self.debugger, self.graph
+
+        def work() -> None:
+            t = None
+            try:
+                if dbg is not None and graph is not None and dbg.graph is graph:
+                    if which == "in":
+                        ts = dbg.grads_out.get(node_id)
+                        t = ts[slot] if ts is not None and slot < len(ts) else None
+                    elif which == "out":
+                        ts = dbg.grads_in.get(node_id)
+                        t = ts[slot] if ts is not None and slot < len(ts) else None
+                    elif which == "grad" and graph.live:
+                        var = getattr(graph.fn(node_id), "variable", None)
+                        t = var.grad if var is not None and dbg.result is None else None
+                        if t is None:
+                            ts = dbg.grads_out.get(node_id)
+                            t = ts[0] if ts else None
+                payload = tensor_payload(t)
+            except Exception as exc:  # a freed tensor, a device error: say so in the view
+                payload = {"kind": "error", "error": f"{type(exc).__name__}: {exc}"}
+            self.values_ready.emit(node_id, which, slot, payload)
+
+        threading.Thread(target=work, name="graphviz-app-values", daemon=True).start()
+
+    def module_params(self) -> list[tuple[str, list[int], int, float | None]]:
+        """(name, shape, numel, grad norm) of the model's parameters (reads no device data
+        except the norms of existing grads; call off the GUI thread for big models)."""
+        sc = self.session.scenario if self.session is not None else None
+        out = []
+        if sc is None:
+            return out
+        for name, p in sc.trainable():
+            out.append((name, list(p.shape), p.numel(), None))
+        return out
+
     def shutdown(self) -> None:
         """Stop every worker quickly (window closing)."""
         if self.debugger is not None:
             self.debugger.abort()
+        if self.stepper is not None:
+            self.stepper.abort()
+        if self.trainer is not None and self.trainer.running:
+            self.trainer.stop()
