@@ -251,7 +251,10 @@ class Recorder:
 
     A step that writes nothing costs a few microseconds: loss tensors are kept
     (detached) and turned into numbers in batches, every ``flush_every`` steps or
-    ``flush_seconds`` seconds, so there is no host sync per step.
+    ``flush_seconds`` seconds, so there is no host sync per step. Gradient norms
+    cost one norm per parameter (a single ``torch._foreach_norm`` call, tens of
+    microseconds on CPU), hence ``grad_norms_every`` (default 50; 1 logs every step,
+    0 or None never).
 
     Under ``torch.distributed`` (e.g. ``torchrun``), each rank writes into its own
     ``rank<r>/`` folder; only rank 0 records unless ``all_ranks=True`` (on the other

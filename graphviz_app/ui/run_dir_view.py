@@ -120,9 +120,11 @@ class RunDirView(QWidget):
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#2f6db5", width=1.5))
         self.curve.setDownsampling(auto=True, method="peak")
         self.curve.setClipToView(True)
-        self.markers = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#8a4b00"), brush=pg.mkBrush("#ff9f1c"))
+        # A PlotDataItem (not a bare ScatterPlotItem) so the markers follow the log-scale toggle.
+        self.markers = self.plot.plot(
+            [], [], pen=None, symbol="o", symbolSize=9, symbolPen=pg.mkPen("#8a4b00"), symbolBrush="#ff9f1c"
+        )
         self.markers.setZValue(10)
-        self.plot.addItem(self.markers)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#d00000", width=1.5))
         self.cursor.setVisible(False)
         self.plot.addItem(self.cursor)
@@ -349,15 +351,12 @@ class RunDirView(QWidget):
     def _redraw(self) -> None:
         x, y = self._series.view()
         self.curve.setData(x, y, connect="finite")
-        spots = []
-        for step, entry in sorted(self._snapshots.items()):
-            spots.append({"pos": (step, self._series.value_at(step)), "data": str(entry.path)})
-        # Markers whose loss is unknown (not logged yet) sit on the latest value.
-        last = float(y[-1]) if len(y) else 0.0
-        for s in spots:
-            if not np.isfinite(s["pos"][1]):
-                s["pos"] = (s["pos"][0], last)
-        self.markers.setData(spots)
+        steps = sorted(self._snapshots)
+        ys = np.array([self._series.value_at(s) for s in steps], dtype=float)
+        # Markers whose loss is unknown (not logged yet, or NaN) sit on the latest finite value.
+        finite = y[np.isfinite(y)]
+        ys[~np.isfinite(ys)] = float(finite[-1]) if len(finite) else 1.0
+        self.markers.setData(np.array(steps, dtype=float), ys)
         for step, item in self._items.items():
             v = self._series.value_at(step)
             text = f"step {step}" + (f"   loss {v:.4g}" if np.isfinite(v) else "")
@@ -391,7 +390,7 @@ class RunDirView(QWidget):
         self._items.clear()
         self._quiet = False
         self.curve.setData([], [])
-        self.markers.setData([])
+        self.markers.setData([], [])
         self.cursor.setVisible(False)
 
     def _fill_ranks(self, ranks: list[int]) -> None:
