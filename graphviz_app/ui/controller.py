@@ -507,10 +507,10 @@ class Controller(QObject):
                 dbg.step()  # still inside the same module: keep going
                 return
             self._skip_module = None
+        self.node_paused.emit(node_id)
         if self._hunting:
             self._hunting = False
             self.nan_found.emit(node_id)
-        self.node_paused.emit(node_id)
 
     def _on_finished(self, result: BackwardResult) -> None:  # on the backward worker
         self.last_run_s = time.perf_counter() - getattr(self, "_run_t0", time.perf_counter())

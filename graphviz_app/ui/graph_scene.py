@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QStyleOptionGraphicsItem,
 )
 
+from ..core import gradflow
 from ..core.graph import LEAF, OUTPUT, Graph, Node
 from ..core.summary import format_summary
 from .theme import LIGHT, Colors
@@ -29,6 +30,8 @@ from .theme import LIGHT, Colors
 LINE_H = 15.0
 TEXT_LOD = 0.35  # below this zoom, boxes are drawn without text
 MAX_EDGE_LABELS = 400  # gradient values along edges only on small graphs
+CHUNK = 600  # boxes/edges added per event-loop turn when a big scene is built in chunks
+CHUNKED_ABOVE = 1500  # scenes with more boxes than this are built in chunks
 
 
 def node_detail(node: Node) -> str:
@@ -61,23 +64,39 @@ class NodeItem(QGraphicsItem):
         self.colors = colors
         self.executed = node.exec_order is not None
         self.current = False
+        self.breakpoint = False
+        self.flow: str | None = None  # fill colour in gradient-flow mode
+        self.flow_class = "none"
+        self.match = False  # search hit
+        self.dim = False
         self.detail = node_detail(node)
         self.setFlag(QGraphicsItem.ItemIsSelectable, True)
         self.setAcceptHoverEvents(False)
         self.setZValue(1)
         self._rect = QRectF(-w / 2, -h / 2, w, h)
-        self.setToolTip(self._tooltip())
 
-    def _tooltip(self) -> str:
+    def tooltip_text(self) -> str:
         n = self.node
         lines = [f"{n.label}  ({n.name}, {n.kind})"]
         if n.module:
             lines.append(f"module: {n.module}")
         if n.exec_order is not None:
-            lines.append(f"ran #{n.exec_order}")
+            lines.append(f"ran #{n.exec_order + 1}")
         if self.detail:
             lines.append(self.detail)
+        if self.flow_class in ("vanishing", "exploding", "nonfinite"):
+            lines.append(f"gradient {self.flow_class}")
         return "\n".join(lines)
+
+    def sceneEvent(self, event):
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.GraphicsSceneHelp:  # tooltips built on demand
+            from PySide6.QtWidgets import QToolTip
+
+            QToolTip.showText(event.screenPos(), self.tooltip_text())
+            return True
+        return super().sceneEvent(event)
 
     @property
     def label(self) -> str:
@@ -87,13 +106,14 @@ class NodeItem(QGraphicsItem):
         """Re-read the node (after it ran or its gradients were summarised)."""
         self.executed = self.node.exec_order is not None
         self.detail = node_detail(self.node)
-        self.setToolTip(self._tooltip())
         self.update()
 
     def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-3, -3, 3, 3)
+        return self._rect.adjusted(-6, -6, 6, 6)
 
     def fill_color(self) -> QColor:
+        if self.flow is not None:
+            return QColor(self.flow)
         c = self.colors
         kind = self.node.kind
         base = {LEAF: c.leaf, OUTPUT: c.output, "group": c.group}.get(kind, c.op)
@@ -105,20 +125,36 @@ class NodeItem(QGraphicsItem):
         c = self.colors
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if self.current:
-            pen = QPen(QColor(c.current), 3.0)
+            pen = QPen(QColor(c.current), 3.5)
         elif self.isSelected():
             pen = QPen(QColor("#2f6db5"), 2.5)
+        elif self.match:
+            pen = QPen(QColor("#e040fb"), 3.0)
+        elif self.flow is not None and self.flow_class in ("vanishing", "exploding", "nonfinite"):
+            pen = QPen(QColor(self.flow if self.flow_class != "nonfinite" else "#ff0000"), 3.0)
+            if self.flow_class == "vanishing":
+                pen.setStyle(Qt.DashLine)
         elif self.executed:
             pen = QPen(QColor(c.current), 1.2)
         else:
             pen = QPen(QColor(c.border), 1.0)
         painter.setPen(pen)
-        painter.setBrush(QBrush(self.fill_color()))
+        fill = self.fill_color()
+        if self.dim:
+            fill.setAlpha(70)
+        painter.setBrush(QBrush(fill))
         if lod < TEXT_LOD:
             painter.drawRect(self._rect)
             return
         painter.drawRoundedRect(self._rect, 6, 6)
-        painter.setPen(QColor("#1b1b1b" if c is LIGHT or self.node.kind != "op" else c.text))
+        if self.breakpoint:
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor("#e51400"))
+            painter.drawEllipse(QPointF(self._rect.left() + 2, self._rect.top() + 2), 5.5, 5.5)
+        if self.flow is not None:
+            painter.setPen(QColor("#ffffff" if fill.lightness() < 120 else "#1b1b1b"))
+        else:
+            painter.setPen(QColor("#1b1b1b" if c is LIGHT or self.node.kind != "op" else c.text))
         font = painter.font()
         font.setPointSizeF(9.0)
         font.setBold(True)
@@ -129,8 +165,9 @@ class NodeItem(QGraphicsItem):
             font.setBold(False)
             font.setPointSizeF(8.0)
             painter.setFont(font)
-            has_grad = self.node.kind == LEAF and self.node.grad is not None
-            painter.setPen(QColor(c.grad_text) if has_grad or self.executed else QColor("#444444"))
+            if self.flow is None:
+                has_grad = self.node.kind == LEAF and self.node.grad is not None
+                painter.setPen(QColor(c.grad_text) if has_grad or self.executed else QColor("#444444"))
             bottom = QRectF(self._rect.left() + 4, top.bottom() + 2, self.w - 8, LINE_H)
             painter.drawText(bottom, Qt.AlignHCenter | Qt.AlignVCenter, _elide(self.detail, font, self.w - 8))
 
@@ -183,17 +220,38 @@ class EdgeItem(QGraphicsPathItem):
         right = QPointF(b.x() - ux * size + uy * size * 0.5, b.y() - uy * size - ux * size * 0.5)
         return QPolygonF([b, left, right])
 
+    flow: str | None = None
+    active = False
+
     def set_active(self, active: bool) -> None:
-        color = QColor(self.colors.edge_active if active else self.colors.edge)
-        self.setPen(QPen(color, 2.2 if active else 1.1))
+        self.active = active
+        if active:
+            color, width = QColor(self.colors.edge_active), 2.2
+        elif self.flow is not None:
+            color, width = QColor(self.flow), 2.0
+        else:
+            color, width = QColor(self.colors.edge), 1.1
+        self.setPen(QPen(color, width))
         self.arrow.setPen(QPen(color, 1.0))
         self.arrow.setBrush(QBrush(color))
 
+    def set_flow(self, color: str | None) -> None:
+        self.flow = color
+        self.set_active(self.active)
+
 
 class GraphScene(QGraphicsScene):
-    """Items for one graph and layout; refreshes nodes as the debugger reports."""
+    """Items for one graph and layout; refreshes nodes as the debugger reports.
+
+    Big scenes can be built in chunks (``set_graph(..., chunked=True)``): a few
+    hundred items per event-loop turn, with ``build_progress`` reported, so the
+    window never freezes. ``built`` is emitted when every item is in place.
+    """
 
     node_activated = Signal(str)  # a node id was clicked/selected
+    context_requested = Signal(str, QPoint)  # node id ("" for the background), screen position
+    build_progress = Signal(int, int)  # done, total
+    built = Signal()
 
     def __init__(self, colors: Colors = LIGHT, parent=None) -> None:
         super().__init__(parent)
@@ -202,31 +260,90 @@ class GraphScene(QGraphicsScene):
         self.layout = None
         self.items_by_id: dict[str, list[NodeItem]] = {}
         self.edge_items: list[EdgeItem] = []
+        self.edge_items_by_edge: dict[int, list[EdgeItem]] = {}
         self.edge_labels: dict[int, QGraphicsSimpleTextItem] = {}
+        self.out_edges: dict[str, list[int]] = {}  # node id -> indices into graph.edges
+        self.in_edges: dict[str, list[int]] = {}
         self.current: str | None = None
+        self.color_mode = "kind"  # "kind" | "flow"
+        self.edge_label_mode = "value"  # "value" | "shape_norm" | "none"
+        self.breakpoint_nodes: set[str] = set()
+        self.matches: set[str] = set()
+        self.building = False
+        self._generation = 0
         self.setBackgroundBrush(QColor(colors.background))
         self.selectionChanged.connect(self._on_selection)
 
     # ------------------------------------------------------------- building
-    def set_graph(self, graph: Graph, layout) -> None:
+    def set_graph(self, graph: Graph, layout, chunked: bool = False) -> None:
+        self._generation += 1
         self.clear()
         self.graph, self.layout = graph, layout
         self.items_by_id = {}
         self.edge_items = []
+        self.edge_items_by_edge = {}
         self.edge_labels = {}
         self.current = None
-        nodes = graph.nodes
-        for i in range(len(layout.node_index)):
-            node = nodes[int(layout.node_index[i])]
-            item = NodeItem(node, float(layout.w[i]), float(layout.h[i]), self.colors)
-            item.setPos(float(layout.x[i]), float(layout.y[i]))
+        self.matches = set()
+        self.out_edges, self.in_edges = {}, {}
+        for i, e in enumerate(graph.edges):
+            self.out_edges.setdefault(e.src, []).append(i)
+            self.in_edges.setdefault(e.dst, []).append(i)
+        margin = 40.0
+        self.setSceneRect(QRectF(-margin, -margin, layout.width + 2 * margin, layout.height + 2 * margin))
+        total = len(layout.node_index) + len(layout.edges)
+        if not chunked or len(layout.node_index) <= CHUNKED_ABOVE:
+            self.building = True
+            self._add_nodes(0, len(layout.node_index))
+            self._add_edges(0, len(layout.edges))
+            self._finish_build()
+            return
+        self.building = True
+        self.setItemIndexMethod(QGraphicsScene.NoIndex)  # no BSP rebuilds while items pour in
+        gen = self._generation
+        state = {"n": 0, "e": 0}
+
+        def tick() -> None:
+            if gen != self._generation:
+                return  # a newer graph replaced this one
+            n_total, e_total = len(layout.node_index), len(layout.edges)
+            if state["n"] < n_total:
+                j = min(state["n"] + CHUNK, n_total)
+                self._add_nodes(state["n"], j)
+                state["n"] = j
+            else:
+                j = min(state["e"] + CHUNK, e_total)
+                self._add_edges(state["e"], j)
+                state["e"] = j
+            self.build_progress.emit(state["n"] + state["e"], total)
+            if state["n"] >= n_total and state["e"] >= e_total:
+                self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
+                self._finish_build()
+            else:
+                QTimer.singleShot(0, tick)
+
+        QTimer.singleShot(0, tick)
+
+    def _add_nodes(self, a: int, b: int) -> None:
+        layout, nodes, colors = self.layout, self.graph.nodes, self.colors
+        ni, xs, ys, ws, hs = layout.node_index, layout.x, layout.y, layout.w, layout.h
+        for i in range(a, b):
+            node = nodes[int(ni[i])]
+            item = NodeItem(node, float(ws[i]), float(hs[i]), colors)
+            item.setPos(float(xs[i]), float(ys[i]))
+            if node.id in self.breakpoint_nodes:
+                item.breakpoint = True
             self.addItem(item)
             self.items_by_id.setdefault(node.id, []).append(item)
-        small = len(layout.edges) <= MAX_EDGE_LABELS
-        for de in layout.edges:
+
+    def _add_edges(self, a: int, b: int) -> None:
+        edges = self.layout.edges
+        small = len(edges) <= MAX_EDGE_LABELS
+        for de in edges[a:b]:
             item = EdgeItem(de.edge, de.points, self.colors)
             self.addItem(item)
             self.edge_items.append(item)
+            self.edge_items_by_edge.setdefault(de.edge, []).append(item)
             if small and de.edge >= 0:
                 label = QGraphicsSimpleTextItem("")
                 label.setBrush(QColor(self.colors.grad_text))
@@ -237,9 +354,11 @@ class GraphScene(QGraphicsScene):
                 label.setZValue(2)
                 self.addItem(label)
                 self.edge_labels[de.edge] = label
-        margin = 40.0
-        self.setSceneRect(QRectF(-margin, -margin, layout.width + 2 * margin, layout.height + 2 * margin))
+
+    def _finish_build(self) -> None:
+        self.building = False
         self.refresh_all()
+        self.built.emit()
 
     def set_colors(self, colors: Colors) -> None:
         self.colors = colors
@@ -251,32 +370,86 @@ class GraphScene(QGraphicsScene):
         for e in self.edge_items:
             e.colors = colors
             e.set_active(False)
+        for lab in self.edge_labels.values():
+            lab.setBrush(QColor(colors.grad_text))
+        if self.current is not None:
+            self.set_current(self.current)
 
     # ------------------------------------------------------------ updating
     def refresh_node(self, node_id: str) -> None:
         for item in self.items_by_id.get(node_id, ()):
             item.refresh()
+            if self.color_mode == "flow":
+                self._apply_flow(item)
         self._refresh_edges_from(node_id)
 
+    def refresh_nodes(self, node_ids) -> None:
+        for nid in node_ids:
+            self.refresh_node(nid)
+
     def refresh_all(self) -> None:
+        flow = self.color_mode == "flow"
         for items in self.items_by_id.values():
             for item in items:
                 item.refresh()
-        if self.graph is not None and self.edge_labels:
-            for n in self.graph.nodes:
-                self._refresh_edges_from(n.id)
+                if flow:
+                    self._apply_flow(item)
+                elif item.flow is not None:
+                    item.flow, item.flow_class = None, "none"
+        if self.graph is not None and (self.edge_labels or flow or self._edges_flowed):
+            for nid in self.out_edges:
+                self._refresh_edges_from(nid)
+        self._edges_flowed = flow
+
+    _edges_flowed = False
+
+    def _apply_flow(self, item: NodeItem) -> None:
+        norm = gradflow.node_norm(item.node)
+        item.flow_class = gradflow.classify(norm)
+        item.flow = gradflow.color_for_norm(norm)
+        item.update()
+
+    def _edge_summary(self, node: Node, slot: int):
+        if node.grad_inputs and slot < len(node.grad_inputs):
+            return node.grad_inputs[slot]
+        return None
 
     def _refresh_edges_from(self, node_id: str) -> None:
-        if not self.edge_labels or self.graph is None:
+        if self.graph is None:
+            return
+        flow = self.color_mode == "flow"
+        if not self.edge_labels and not flow and not self._edges_flowed:
             return
         node = self.graph.node(node_id)
-        for i, e in enumerate(self.graph.edges):
-            if e.src != node_id or i not in self.edge_labels:
-                continue
-            s = None
-            if node.grad_inputs and e.slot < len(node.grad_inputs):
-                s = node.grad_inputs[e.slot]
-            self.edge_labels[i].setText(format_summary(s) if s is not None else "")
+        for i in self.out_edges.get(node_id, ()):
+            e = self.graph.edges[i]
+            s = self._edge_summary(node, e.slot)
+            label = self.edge_labels.get(i)
+            if label is not None:
+                if self.edge_label_mode == "none" or s is None:
+                    label.setText("")
+                elif self.edge_label_mode == "shape_norm":
+                    label.setText(gradflow.edge_text(s))
+                else:
+                    label.setText(format_summary(s))
+            color = None
+            if flow and s is not None:
+                n = s.get("norm")
+                color = gradflow.color_for_norm(float("nan") if s.get("nonfinite") else n)
+            for item in self.edge_items_by_edge.get(i, ()):
+                if item.flow != color:
+                    item.set_flow(color)
+
+    def set_color_mode(self, mode: str) -> None:
+        """"kind" (torchviz colours, executed nodes tinted) or "flow" (log gradient norm)."""
+        self.color_mode = mode
+        self.refresh_all()
+
+    def set_edge_label_mode(self, mode: str) -> None:
+        self.edge_label_mode = mode
+        if self.graph is not None:
+            for nid in self.out_edges:
+                self._refresh_edges_from(nid)
 
     def set_current(self, node_id: str | None) -> None:
         """Highlight the node that just ran and the edges its gradient went along."""
@@ -284,17 +457,41 @@ class GraphScene(QGraphicsScene):
             for item in self.items_by_id.get(self.current, ()):
                 item.current = False
                 item.update()
-        for e in self.edge_items:
-            e.set_active(False)
+            for i in self.out_edges.get(self.current, ()):
+                for e in self.edge_items_by_edge.get(i, ()):
+                    e.set_active(False)
         self.current = node_id
         if node_id is None or self.graph is None:
             return
         for item in self.items_by_id.get(node_id, ()):
             item.current = True
             item.refresh()
-        for item in self.edge_items:
-            if 0 <= item.edge_index < len(self.graph.edges) and self.graph.edges[item.edge_index].src == node_id:
-                item.set_active(True)
+        for i in self.out_edges.get(node_id, ()):
+            for e in self.edge_items_by_edge.get(i, ()):
+                e.set_active(True)
+
+    def set_breakpoint_nodes(self, ids) -> None:
+        ids = set(ids)
+        for nid in self.breakpoint_nodes | ids:
+            on = nid in ids
+            for item in self.items_by_id.get(nid, ()):
+                if item.breakpoint != on:
+                    item.breakpoint = on
+                    item.update()
+        self.breakpoint_nodes = ids
+
+    def set_matches(self, ids) -> None:
+        """Mark search hits (and dim the rest while a search is active)."""
+        ids = set(ids)
+        searching = bool(ids)
+        for nid, items in self.items_by_id.items():
+            hit = nid in ids
+            for item in items:
+                if item.match != hit or item.dim != (searching and not hit):
+                    item.match = hit
+                    item.dim = searching and not hit
+                    item.update()
+        self.matches = ids
 
     def reset_execution(self) -> None:
         self.set_current(None)
@@ -309,15 +506,84 @@ class GraphScene(QGraphicsScene):
         items = self.items_by_id.get(node_id, [])
         return items[0].detail if items else ""
 
+    def fill_of(self, node_id: str) -> str:
+        """The fill colour a node is drawn with now (tests read this)."""
+        items = self.items_by_id.get(node_id, [])
+        return items[0].fill_color().name() if items else ""
+
+    def select_node(self, node_id: str) -> None:
+        """Select a node's box (as a click would)."""
+        self.select_nodes([node_id])
+
+    def select_nodes(self, ids) -> None:
+        ids = list(ids)
+        self.blockSignals(True)
+        self.clearSelection()
+        for nid in ids:
+            for item in self.items_by_id.get(nid, ()):
+                item.setSelected(True)
+        self.blockSignals(False)
+        if ids:
+            self.node_activated.emit(ids[0])
+
+    def selected_ids(self) -> list[str]:
+        return list(dict.fromkeys(i.node.id for i in self.selectedItems() if isinstance(i, NodeItem)))
+
+    def items_rect(self, ids) -> QRectF:
+        rect = QRectF()
+        for nid in ids:
+            for item in self.items_by_id.get(nid, ()):
+                rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    def neighbour(self, node_id: str, towards: str) -> str | None:
+        """Keyboard navigation: "next" (where the gradient goes), "prev" (where it came
+        from), "left"/"right" (the box beside it on the same layer)."""
+        g = self.graph
+        if g is None or node_id not in g:
+            return None
+        if towards == "next":
+            idx = self.out_edges.get(node_id, [])
+            return g.edges[idx[0]].dst if idx else None
+        if towards == "prev":
+            idx = self.in_edges.get(node_id, [])
+            return g.edges[idx[0]].src if idx else None
+        items = self.items_by_id.get(node_id)
+        if not items:
+            return None
+        me = items[0].pos()
+        row = [it for its in self.items_by_id.values() for it in its if abs(it.pos().y() - me.y()) < 1.0]
+        row.sort(key=lambda it: it.pos().x())
+        xs = [it.node.id for it in row]
+        k = next((i for i, it in enumerate(row) if it is items[0]), 0)
+        k += 1 if towards == "right" else -1
+        return xs[k] if 0 <= k < len(xs) else None
+
     def _on_selection(self) -> None:
         for item in self.selectedItems():
             if isinstance(item, NodeItem):
                 self.node_activated.emit(item.node.id)
                 return
 
+    def contextMenuEvent(self, event) -> None:
+        item = self.itemAt(event.scenePos(), self.views()[0].transform() if self.views() else None)
+        while item is not None and not isinstance(item, NodeItem):
+            item = item.parentItem()
+        nid = item.node.id if isinstance(item, NodeItem) else ""
+        if nid:
+            self.select_node(nid)
+        self.context_requested.emit(nid, event.screenPos())
+        event.accept()
+
 
 class GraphView(QGraphicsView):
-    """Pan with the mouse, zoom with the wheel (around the cursor), fit on demand."""
+    """Pan with the mouse, zoom with the wheel (around the cursor), fit on demand.
+
+    Keys: arrows move the selection between connected nodes (Down/Up follow the
+    gradient forward/back, Left/Right go along the layer); Enter centres it.
+    """
+
+    view_changed = Signal()
 
     def __init__(self, scene: GraphScene, parent=None) -> None:
         super().__init__(scene, parent)
@@ -325,7 +591,10 @@ class GraphView(QGraphicsView):
         self.setDragMode(QGraphicsView.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
+        self.setOptimizationFlags(QGraphicsView.DontSavePainterState)
         self.setFocusPolicy(Qt.StrongFocus)
+        self.horizontalScrollBar().valueChanged.connect(self.view_changed)
+        self.verticalScrollBar().valueChanged.connect(self.view_changed)
 
     def wheelEvent(self, event) -> None:
         factor = 1.2 if event.angleDelta().y() > 0 else 1 / 1.2
@@ -333,9 +602,10 @@ class GraphView(QGraphicsView):
 
     def zoom(self, factor: float) -> None:
         current = self.transform().m11()
-        if not (0.02 < current * factor < 8.0):
+        if not (0.005 < current * factor < 8.0):
             return
         self.scale(factor, factor)
+        self.view_changed.emit()
 
     def fit_all(self) -> None:
         rect = self.scene().sceneRect()
@@ -346,8 +616,55 @@ class GraphView(QGraphicsView):
             self.resetTransform()
             self.scale(1.5, 1.5)
             self.centerOn(rect.center())
+        self.view_changed.emit()
+
+    def zoom_to(self, ids) -> bool:
+        """Fit the boxes of ``ids`` (at most 150% zoom)."""
+        rect = self.scene().items_rect(ids)
+        if rect.isEmpty():
+            return False
+        rect = rect.adjusted(-80, -60, 80, 60)
+        self.fitInView(rect, Qt.KeepAspectRatio)
+        if self.transform().m11() > 1.5:
+            self.resetTransform()
+            self.scale(1.5, 1.5)
+            self.centerOn(rect.center())
+        self.view_changed.emit()
+        return True
 
     def show_node(self, node_id: str) -> None:
         items = self.scene().items_by_id.get(node_id)
         if items:
             self.ensureVisible(items[0], 60, 60)
+
+    def visible_scene_rect(self) -> QRectF:
+        return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    def keyPressEvent(self, event) -> None:
+        scene: GraphScene = self.scene()
+        key = event.key()
+        moves = {Qt.Key_Down: "next", Qt.Key_Up: "prev", Qt.Key_Left: "left", Qt.Key_Right: "right"}
+        if key in moves and scene.graph is not None:
+            sel = scene.selected_ids()
+            if not sel:
+                start = scene.current or (scene.graph.nodes[0].id if scene.graph.nodes else None)
+                if start:
+                    scene.select_node(start)
+                    self.show_node(start)
+                return
+            towards = moves[key]
+            if scene.layout is not None and scene.layout.direction == "BT" and towards in ("next", "prev"):
+                towards = "prev" if towards == "next" else "next"
+            nxt = scene.neighbour(sel[0], towards)
+            if nxt:
+                scene.select_node(nxt)
+                self.show_node(nxt)
+            return
+        if key in (Qt.Key_Return, Qt.Key_Enter):
+            sel = scene.selected_ids()
+            if sel:
+                items = scene.items_by_id.get(sel[0])
+                if items:
+                    self.centerOn(items[0])
+            return
+        super().keyPressEvent(event)

@@ -1,13 +1,41 @@
-"""The inspector: what the selected node received, computed and sent on."""
+"""The inspector: what the selected node received, computed and sent on.
+
+Top: identity (name, kind, module, source line), the chain-rule view with numbers,
+each gradient slot's summary, saved tensors and the leaf's ``.grad``. Bottom: a
+values view for one chosen tensor: a table for small tensors, a heatmap image for
+2-D ones, a histogram for large ones (pyqtgraph). The tensor itself is fetched by
+the controller on a worker (``values_requested``), never on the GUI thread.
+"""
 
 from __future__ import annotations
 
 import html
+import math
 
-from PySide6.QtWidgets import QTextBrowser
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
+from ..core import gradflow
+from ..core.explain import chain_rule, leaf_grad_note
 from ..core.graph import LEAF, Graph, Node
-from ..core.summary import format_summary
+from ..core.summary import format_summary, format_value
+
+
+def _num(v) -> str:
+    if isinstance(v, (int, float)):
+        return format_value(float(v))
+    return html.escape(str(v))
 
 
 def _summary_html(s: dict | None) -> str:
@@ -15,19 +43,44 @@ def _summary_html(s: dict | None) -> str:
         return "<i>None</i>"
     parts = [f"<b>{html.escape(format_summary(s))}</b>"]
     shape = "×".join(str(d) for d in s.get("shape", [])) or "scalar"
-    parts.append(f"<span style='color:#666'>{shape} {html.escape(str(s.get('dtype')))} on {s.get('device')}</span>")
+    parts.append(f"<span style='color:#777'>{shape} {html.escape(str(s.get('dtype')))} on {s.get('device')}</span>")
     if "values" not in s:
-        parts.append(
-            f"norm {format_summary({'values': s.get('norm')})}, min {s.get('min')}, max {s.get('max')}, "
-            f"mean {s.get('mean')}"
-        )
+        parts.append(f"norm {_num(s.get('norm'))}, min {_num(s.get('min'))}, max {_num(s.get('max'))}, "
+                     f"mean {_num(s.get('mean'))}")
+    cls = gradflow.classify(s.get("norm") if not s.get("nonfinite") else float("nan"))
     if s.get("nonfinite"):
-        parts.append(f"<span style='color:#d00000'>{s['nonfinite']} non-finite values</span>")
+        parts.append(f"<span style='color:#d00000'><b>{s['nonfinite']} non-finite values (NaN/Inf)</b></span>")
+    elif cls == "vanishing":
+        parts.append("<span style='color:#7b3294'><b>vanishing gradient</b> (norm &lt; 1e-7)</span>")
+    elif cls == "exploding":
+        parts.append("<span style='color:#d7191c'><b>exploding gradient</b> (norm &gt; 1e3)</span>")
     return "<br>".join(parts)
 
 
-def node_html(graph: Graph, node: Node) -> str:
-    """Inspector text for one node: identity, gradients in/out, the leaf's .grad."""
+def chain_html(graph: Graph, node: Node) -> str:
+    cr = chain_rule(graph, node)
+    if cr is None:
+        return ""
+    rows = ["<h4>Chain rule</h4>",
+            "<table cellspacing='0' cellpadding='3' style='border:1px solid #bbb'>",
+            "<tr><th align='left'>to</th><th>incoming</th><th></th><th>local derivative</th><th></th>"
+            "<th>outgoing</th></tr>"]
+    for r in cr.rows:
+        local = html.escape(r.local_text or format_value(r.local) if r.local is not None else "?")
+        formula = html.escape(r.formula)
+        rows.append(
+            f"<tr><td>{html.escape(r.target)}</td><td align='center'>{html.escape(format_value(r.incoming))}</td>"
+            f"<td>×</td><td align='center'><b>{local}</b><br><span style='color:#777'>{formula}</span></td>"
+            f"<td>=</td><td align='center'><b>{html.escape(format_value(r.outgoing))}</b></td></tr>")
+    rows.append("</table>")
+    rows.append("<p class='chain'>" + "<br>".join(html.escape(r.text()) for r in cr.rows) + "</p>")
+    if cr.note:
+        rows.append(f"<p style='color:#777'>{html.escape(cr.note)}</p>")
+    return "\n".join(rows)
+
+
+def node_html(graph: Graph, node: Node, finished: bool = False, explanation: str | None = None) -> str:
+    """Inspector text for one node: identity, chain rule, gradients in/out, the leaf's .grad."""
     rows = [f"<h3>{html.escape(node.label)}</h3>"]
     meta = [f"<b>{html.escape(node.name)}</b> ({node.kind})"]
     if node.module:
@@ -42,8 +95,14 @@ def node_html(graph: Graph, node: Node) -> str:
     if node.kind == LEAF and node.variable:
         v = node.variable
         shape = "×".join(str(d) for d in v.get("shape", [])) or "scalar"
-        rows.append(f"<p>variable <b>{html.escape(str(v.get('name')))}</b>: {shape} {v.get('dtype')} on {v.get('device')}</p>")
-        rows.append(f"<p><b>.grad</b> = {_summary_html(node.grad) if node.grad else '<i>not written yet</i>'}</p>")
+        rows.append(f"<p>variable <b>{html.escape(str(v.get('name')))}</b>: {shape} {v.get('dtype')} on "
+                    f"{v.get('device')}</p>")
+        if node.grad:
+            rows.append(f"<p><b>.grad</b> = {_summary_html(node.grad)}</p>")
+        else:
+            note = explanation or leaf_grad_note(node, finished) or "not written yet"
+            rows.append(f"<p><b>.grad</b> = <i>None</i><br><span style='color:#b3261e'>{html.escape(note)}</span></p>")
+    rows.append(chain_html(graph, node))
     if node.grad_outputs is not None:
         rows.append("<h4>Gradient received (grad_outputs)</h4>")
         rows += [f"<p>[{i}] {_summary_html(s)}</p>" for i, s in enumerate(node.grad_outputs)]
@@ -57,23 +116,211 @@ def node_html(graph: Graph, node: Node) -> str:
     if node.saved:
         rows.append("<h4>Saved for backward</h4><ul>")
         for k, v in node.saved.items():
-            rows.append(f"<li><code>{html.escape(k)}</code>: {html.escape(str(v))[:200]}</li>")
+            if isinstance(v, dict) and "shape" in v:
+                shape = "×".join(str(d) for d in v["shape"]) or "scalar"
+                text = f"tensor {shape} {v.get('dtype', '')}"
+                if "values" in v:
+                    text += f" = {format_value(v['values'])}"
+            else:
+                text = str(v)
+            rows.append(f"<li><code>{html.escape(k)}</code>: {html.escape(text)[:200]}</li>")
         rows.append("</ul>")
-    return "\n".join(rows)
+    return "\n".join(r for r in rows if r)
 
 
-class Inspector(QTextBrowser):
+class ValuesView(QWidget):
+    """Table, heatmap or histogram of one tensor (pyqtgraph is imported on first use)."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setOpenLinks(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.caption = QLabel("", self)
+        self.caption.setWordWrap(True)
+        lay.addWidget(self.caption)
+        self.stack = QStackedWidget(self)
+        self.table = QTableWidget(self)
+        self.table.setObjectName("valuesTable")
+        self.empty = QLabel("Pick a gradient above to see its values.", self)
+        self.empty.setAlignment(Qt.AlignCenter)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.table)
+        lay.addWidget(self.stack, 1)
+        self._image = None
+        self._hist = None
+        self.kind = "none"
+
+    def _image_widget(self):
+        if self._image is None:
+            import pyqtgraph as pg
+
+            w = pg.PlotWidget(self)
+            w.setObjectName("valuesHeatmap")
+            w.invertY(True)
+            w.setAspectLocked(False)
+            item = pg.ImageItem()
+            item.setColorMap(pg.colormap.get("CET-D1"))
+            w.addItem(item)
+            w.image_item = item
+            self._image = w
+            self.stack.addWidget(w)
+        return self._image
+
+    def _hist_widget(self):
+        if self._hist is None:
+            import pyqtgraph as pg
+
+            w = pg.PlotWidget(self)
+            w.setObjectName("valuesHistogram")
+            w.setLabel("bottom", "value")
+            w.setLabel("left", "count")
+            w.curve = w.plot([0, 1], [0], stepMode="center", fillLevel=0, brush=(47, 109, 181, 150))
+            self._hist = w
+            self.stack.addWidget(w)
+        return self._hist
+
+    def clear(self, text: str = "Pick a gradient above to see its values.") -> None:
+        self.kind = "none"
+        self.caption.setText("")
+        self.empty.setText(text)
+        self.stack.setCurrentWidget(self.empty)
+
+    def show_payload(self, title: str, p: dict) -> None:
+        import numpy as np
+
+        kind = p.get("kind", "none")
+        self.kind = kind
+        shape = "×".join(str(d) for d in p.get("shape", [])) or "scalar"
+        if kind == "table":
+            a = p["array"]
+            self.table.setRowCount(a.shape[0])
+            self.table.setColumnCount(a.shape[1])
+            for i in range(a.shape[0]):
+                for j in range(a.shape[1]):
+                    it = QTableWidgetItem(format_value(float(a[i, j]), 6))
+                    it.setFlags(it.flags() & ~Qt.ItemIsEditable)
+                    v = float(a[i, j])
+                    if not math.isfinite(v):
+                        it.setForeground(Qt.red)
+                    self.table.setItem(i, j, it)
+            self.table.resizeColumnsToContents()
+            self.caption.setText(f"{title}: {shape}, all values")
+            self.stack.setCurrentWidget(self.table)
+        elif kind == "heatmap":
+            w = self._image_widget()
+            a = np.nan_to_num(p["array"], nan=0.0, posinf=0.0, neginf=0.0)
+            lim = float(np.abs(a).max()) or 1.0
+            w.image_item.setImage(a.T, levels=(-lim, lim))
+            w.autoRange()
+            sr, sc = p.get("stride", (1, 1))
+            extra = f" (every {sr}th row, {sc}th column)" if (sr, sc) != (1, 1) else ""
+            self.caption.setText(f"{title}: {shape} as a heatmap{extra}; blue negative, red positive, "
+                                 f"±{lim:.3g}")
+            self.stack.setCurrentWidget(w)
+        elif kind == "hist":
+            w = self._hist_widget()
+            if "hist" in p:
+                counts, edges = p["hist"]
+                w.curve.setData(edges, counts)
+            self.caption.setText(f"{title}: {shape}, histogram of {p.get('numel')} values")
+            self.stack.setCurrentWidget(w)
+        elif kind == "error":
+            self.clear(f"Could not read the values: {p.get('error')}")
+        else:
+            self.clear("No tensor here (None).")
+
+
+class Inspector(QWidget):
+    """Node details on top, a values view of one chosen gradient below."""
+
+    values_requested = Signal(str, str, int)  # node id, "in" | "out" | "grad", slot
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        split = QSplitter(Qt.Vertical, self)
+        self.text = QTextBrowser(self)
+        self.text.setObjectName("inspectorText")
+        self.text.setOpenLinks(False)
+        split.addWidget(self.text)
+        bottom = QWidget(self)
+        bl = QVBoxLayout(bottom)
+        bl.setContentsMargins(2, 2, 2, 2)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Values of:", bottom))
+        self.tensor_choice = QComboBox(bottom)
+        self.tensor_choice.setObjectName("tensorChoice")
+        self.tensor_choice.currentIndexChanged.connect(self._choice_changed)
+        row.addWidget(self.tensor_choice, 1)
+        bl.addLayout(row)
+        self.values = ValuesView(bottom)
+        bl.addWidget(self.values, 1)
+        split.addWidget(bottom)
+        split.setSizes([420, 260])
+        lay.addWidget(split)
         self.graph: Graph | None = None
         self.node_id: str | None = None
-        self.setHtml("<p style='color:#666'>Select a node, or step backward (F10).</p>")
+        self.finished = False
+        self.explanations: dict[str, str] = {}
+        self.text.setHtml("<p style='color:#666'>Select a node, or step backward (F10).</p>")
+
+    def toHtml(self) -> str:  # what the user reads (tests)
+        return self.text.toHtml()
+
+    def toPlainText(self) -> str:
+        return self.text.toPlainText()
 
     def show_node(self, graph: Graph, node_id: str) -> None:
+        same = self.graph is graph and self.node_id == node_id
         self.graph, self.node_id = graph, node_id
-        self.setHtml(node_html(graph, graph.node(node_id)))
+        node = graph.node(node_id)
+        name = (node.variable or {}).get("name")
+        bar = self.text.verticalScrollBar().value() if same else 0
+        self.text.setHtml(node_html(graph, node, self.finished, self.explanations.get(name)))
+        self.text.verticalScrollBar().setValue(bar)
+        self._fill_choices(node, keep=same)
+
+    def _fill_choices(self, node: Node, keep: bool) -> None:
+        prev = self.tensor_choice.currentData() if keep else None
+        self.tensor_choice.blockSignals(True)
+        self.tensor_choice.clear()
+        if node.kind == LEAF and node.grad is not None:
+            self.tensor_choice.addItem(".grad", ("grad", 0))
+        for i, s in enumerate(node.grad_outputs or []):
+            if s is not None:
+                self.tensor_choice.addItem(f"received [{i}] {format_summary(s)}"[:60], ("in", i))
+        for i, s in enumerate(node.grad_inputs or []):
+            if s is not None:
+                self.tensor_choice.addItem(f"sent [{i}] {format_summary(s)}"[:60], ("out", i))
+        idx = self.tensor_choice.findData(prev) if prev is not None else -1
+        self.tensor_choice.setCurrentIndex(idx if idx >= 0 else (0 if self.tensor_choice.count() else -1))
+        self.tensor_choice.blockSignals(False)
+        if self.tensor_choice.count():
+            self._choice_changed()
+        else:
+            self.values.clear("No gradient has flowed through this node yet.")
+
+    def _choice_changed(self) -> None:
+        data = self.tensor_choice.currentData()
+        if data is None or self.node_id is None:
+            return
+        which, slot = data
+        self.values.clear("Loading values…")
+        self.values_requested.emit(self.node_id, which, slot)
+
+    def set_values(self, node_id: str, which: str, slot: int, payload: dict) -> None:
+        if node_id != self.node_id or self.tensor_choice.currentData() != (which, slot):
+            return  # the user moved on
+        self.values.show_payload(self.tensor_choice.currentText().split(" ")[0] if which != "grad" else ".grad",
+                                 payload)
 
     def refresh(self) -> None:
         if self.graph is not None and self.node_id in self.graph:
             self.show_node(self.graph, self.node_id)
+
+    def clear(self) -> None:
+        self.graph, self.node_id = None, None
+        self.text.setHtml("<p style='color:#666'>Select a node, or step backward (F10).</p>")
+        self.tensor_choice.clear()
+        self.values.clear()

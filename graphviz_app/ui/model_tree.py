@@ -1,0 +1,114 @@
+"""The Model dock: module tree with parameter counts, shapes and gradient norms.
+
+Reads only metadata of the model (names, shapes, counts: no device work) and the
+gradient summaries already in the graph. Selecting a module emits its path; the
+window selects that module's nodes in the graph.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
+
+from ..core.graph import LEAF, Graph
+from ..core.summary import format_value
+
+COL_NAME, COL_TYPE, COL_PARAMS, COL_SHAPE, COL_GRAD = range(5)
+
+
+def _count(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1e6:.2f}M"
+    if n >= 10_000:
+        return f"{n / 1e3:.1f}k"
+    return str(n)
+
+
+class ModelTree(QTreeWidget):
+    module_selected = Signal(str)  # module path ("" for the whole model) or a parameter/leaf name
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelTree")
+        self.setColumnCount(5)
+        self.setHeaderLabels(["Module", "Type", "Params", "Shape", "‖grad‖"])
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.items: dict[str, QTreeWidgetItem] = {}
+        self.param_items: dict[str, QTreeWidgetItem] = {}
+        self.itemSelectionChanged.connect(self._on_select)
+        self._model_id = None
+
+    def set_scenario(self, scenario, graph: Graph | None) -> None:
+        model = getattr(scenario, "model", None) if scenario is not None else None
+        key = (id(model), id(scenario))
+        if key != self._model_id:
+            self._model_id = key
+            self._build(scenario, model)
+        self.update_grads(graph)
+
+    def _build(self, scenario, model) -> None:
+        self.clear()
+        self.items, self.param_items = {}, {}
+        if scenario is None:
+            return
+        if model is not None:
+            modules = list(model.named_modules())
+            if len(modules) > 5000:
+                modules = modules[:5000]
+            for path, m in modules:
+                parent = self.items.get(path.rsplit(".", 1)[0] if "." in path else "") if path else None
+                n = sum(p.numel() for p in m.parameters())
+                item = QTreeWidgetItem([path.rsplit(".", 1)[-1] if path else type(m).__name__,
+                                        type(m).__name__, _count(n), "", ""])
+                item.setData(0, Qt.UserRole, path)
+                item.setToolTip(0, path or "(model)")
+                (parent.addChild(item) if parent is not None else self.addTopLevelItem(item))
+                self.items[path] = item
+                for pname, p in m.named_parameters(recurse=False):
+                    full = f"{path}.{pname}" if path else pname
+                    pi = QTreeWidgetItem([pname, "Parameter" if p.requires_grad else "Parameter (frozen)",
+                                          _count(p.numel()), "×".join(map(str, p.shape)) or "scalar", ""])
+                    pi.setData(0, Qt.UserRole, full)
+                    item.addChild(pi)
+                    self.param_items[full] = pi
+            top = self.items.get("")
+            if top is not None:
+                top.setExpanded(True)
+                for i in range(min(top.childCount(), 50)):
+                    top.child(i).setExpanded(len(modules) < 60)
+        for name, t in getattr(scenario, "leaves", {}).items():
+            li = QTreeWidgetItem([name, "leaf tensor" if t.requires_grad else "tensor (no grad)",
+                                  _count(t.numel()), "×".join(map(str, t.shape)) or "scalar", ""])
+            li.setData(0, Qt.UserRole, name)
+            self.addTopLevelItem(li)
+            self.param_items[name] = li
+        for c in range(4):
+            self.resizeColumnToContents(c)
+
+    def update_grads(self, graph: Graph | None) -> None:
+        norms: dict[str, float] = {}
+        if graph is not None:
+            for n in graph.nodes:
+                if n.kind == LEAF and n.grad is not None and n.variable:
+                    norms[n.variable.get("name")] = n.grad.get("norm")
+        for name, item in self.param_items.items():
+            v = norms.get(name)
+            item.setText(COL_GRAD, format_value(float(v)) if isinstance(v, (int, float)) else "")
+        # Modules: norm of all their parameters' gradients.
+        for path, item in self.items.items():
+            pre = f"{path}." if path else ""
+            sq = [norms[k] ** 2 for k in norms if isinstance(norms[k], (int, float)) and k.startswith(pre)]
+            item.setText(COL_GRAD, format_value(sum(sq) ** 0.5) if sq else "")
+
+    def _on_select(self) -> None:
+        items = self.selectedItems()
+        if items:
+            self.module_selected.emit(items[0].data(0, Qt.UserRole) or "")
+
+    def select_path(self, path: str) -> bool:
+        item = self.items.get(path) or self.param_items.get(path)
+        if item is None:
+            return False
+        self.setCurrentItem(item)
+        return True
