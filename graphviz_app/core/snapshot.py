@@ -160,6 +160,39 @@ def _require(cond: bool, msg: str) -> None:
         raise SnapshotError(msg)
 
 
+def _is_number(v: Any) -> bool:
+    """A JSON number (not a bool) or one of the strings non-finite floats are written as."""
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) or v in ("nan", "inf", "-inf")
+
+
+def _is_shape(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in v)
+
+
+def _is_values(v: Any, depth: int = 0) -> bool:
+    if isinstance(v, list):
+        return depth < 64 and all(_is_values(x, depth + 1) for x in v)
+    return _is_number(v) or isinstance(v, bool)
+
+
+def _check_summary(s: Any, where: str) -> None:
+    """The fields the app reads from a tensor summary have the types it expects."""
+    if s is None:
+        return
+    _require(isinstance(s, dict), f"{where} is not a summary object")
+    if "shape" in s:
+        _require(_is_shape(s["shape"]), f"{where}: 'shape' must be a list of non-negative integers")
+    for k in _SUMMARY_FLOATS:
+        if s.get(k) is not None:
+            _require(_is_number(s[k]), f"{where}: '{k}' must be a number, not {type(s[k]).__name__}")
+    nf = s.get("nonfinite")
+    _require(nf is None or (isinstance(nf, int) and not isinstance(nf, bool)), f"{where}: 'nonfinite' must be an integer")
+    if "values" in s:
+        _require(_is_values(s["values"]), f"{where}: 'values' must be a number or nested lists of numbers")
+    for k in ("dtype", "device"):
+        _require(s.get(k) is None or isinstance(s[k], str), f"{where}: '{k}' must be a string")
+
+
 def from_dict(doc: Any) -> Graph:
     """Build a :class:`Graph` from a parsed snapshot document, checking its structure."""
     _require(isinstance(doc, dict), "the file is JSON but not a snapshot (top level is not an object)")
@@ -192,13 +225,21 @@ def from_dict(doc: Any) -> Graph:
         _require(isinstance(saved, dict), f"node {nid!r}: 'saved' must be an object")
         variable = d.get("variable")
         _require(variable is None or isinstance(variable, dict), f"node {nid!r}: 'variable' must be an object")
+        if variable is not None:
+            _require("shape" not in variable or _is_shape(variable["shape"]),
+                     f"node {nid!r}: 'variable.shape' must be a list of non-negative integers")
+            for k in ("name", "dtype", "device"):
+                _require(variable.get(k) is None or isinstance(variable[k], str),
+                         f"node {nid!r}: 'variable.{k}' must be a string")
         for key in ("grad_inputs", "grad_outputs"):
             v = d.get(key)
             _require(v is None or isinstance(v, list), f"node {nid!r}: '{key}' must be a list or null")
             for s in v or []:
                 _require(s is None or isinstance(s, dict), f"node {nid!r}: '{key}' holds a non-summary")
+                _check_summary(s, f"node {nid!r}: '{key}'")
         grad = d.get("grad")
         _require(grad is None or isinstance(grad, dict), f"node {nid!r}: 'grad' must be a summary or null")
+        _check_summary(grad, f"node {nid!r}: 'grad'")
         source = d.get("source")
         out_nodes.append(
             Node(
@@ -225,6 +266,7 @@ def from_dict(doc: Any) -> Graph:
     meta = dict(meta)
     lh = meta.get("loss_history", [])
     _require(isinstance(lh, list), "'meta.loss_history' must be a list")
+    _require(all(_is_number(x) for x in lh), "'meta.loss_history' must hold only numbers")
     meta["loss_history"] = [_dec(x) for x in lh]
     return Graph(nodes=out_nodes, edges=out_edges, meta=meta)
 
@@ -235,8 +277,14 @@ def loads(text: str | bytes) -> Graph:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise SnapshotError(f"the file is not UTF-8 text (byte {exc.start}); a snapshot is JSON") from None
+    def _no_constant(name: str) -> Any:
+        raise SnapshotError(
+            f"the file is not strict JSON: it holds the literal {name}; a snapshot writes "
+            'non-finite numbers as the strings "nan", "inf", "-inf"'
+        )
+
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
         raise SnapshotError("the JSON is nested too deeply to be a snapshot") from None
     except json.JSONDecodeError as exc:

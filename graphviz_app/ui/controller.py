@@ -121,6 +121,10 @@ class Controller(QObject):
         self.breakpoints: list[Breakpoint] = []
         self.record_sources = False  # forward under anomaly mode (source lines), slower
         self.keep_snapshots = 20
+        # Python files and programs are first run in a child process with this time limit
+        # (core.user_code), so a file that exits, hangs or crashes cannot take the app down.
+        self.safe_load = True
+        self.load_timeout = 60.0
         self._skip_module: str | None = None  # "step into module": run past nodes of this module
         self._hunting = False
         self._job: threading.Thread | None = None
@@ -202,7 +206,10 @@ class Controller(QObject):
         device = self.device
 
         def job() -> None:
-            loaded = load_path(path, device=device)
+            loaded = load_path(path, device=device, safe=self.safe_load, timeout=self.load_timeout)
+            if loaded.kind == "checkpoint":
+                self._apply_checkpoint(path)
+                return
             if loaded.kind == "scenario":
                 session = Session(loaded.scenario, source=str(path))
                 graph = self._forward(session)
@@ -233,6 +240,23 @@ class Controller(QObject):
                     "(a Python file with build(device)) instead.")
 
         return self._spawn("loading", job, f"Loading {path.name}…")
+
+    def _apply_checkpoint(self, path: Path) -> None:
+        """On a worker: copy a state_dict checkpoint (read with weights_only=True) into the
+        open scenario, then show a fresh forward. Raises LoadError (refused, no match)."""
+        from ..core.model_files import apply_checkpoint
+
+        session = self.session
+        if session is None:
+            raise LoadError(
+                f"{path.name} is a checkpoint (weights only): open the scenario or model file it "
+                "belongs to first, then open the checkpoint to load its weights into it"
+            )
+        self._drop_runs()
+        report = apply_checkpoint(session.scenario, path)
+        graph = self._forward(session)
+        self._publish(graph, self._layout(graph))
+        self.info.emit(f"{path.name}: {report.message()}")
 
     def open_scenario(self, scenario, source: str = "builder") -> bool:
         """Show a scenario built in the app (the model builder)."""
