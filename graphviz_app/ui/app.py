@@ -24,4 +24,35 @@ def run_gui(path: str | None = None) -> int:
     window.show()
     if path:
         window.open_path(path, trusted=True)  # named on the command line: the user chose it
-    return app.exec()
+    return end_process(window, app.exec())
+
+
+def end_process(window, code: int, grace: float = 0.5) -> int:
+    """After the event loop: stop the workers; if one is still inside torch or the user's
+    code after ``grace`` seconds, leave with ``os._exit`` (settings are already saved).
+
+    Interpreter shutdown with a daemon thread still running C++ code aborts the process
+    ("terminate called without an active exception"), so a forward, training step or
+    layout still running when the window closes must not reach it.
+    """
+    import os
+    import threading
+    import time
+
+    try:
+        window.controller.shutdown()
+    except Exception:
+        pass
+    deadline = time.monotonic() + grace
+    main = threading.main_thread()
+    for t in threading.enumerate():
+        if t is not main and t.daemon and t.is_alive():
+            t.join(max(0.0, deadline - time.monotonic()))
+    if any(t is not main and t.daemon and t.is_alive() for t in threading.enumerate()):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+    return code
