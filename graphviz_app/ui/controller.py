@@ -133,11 +133,18 @@ class Controller(QObject):
         self.last_layout_s = 0.0
         self.last_run_s = 0.0
         self.last_forward_s = 0.0
+        self._gui_busy = False
+        self.busy_changed.connect(self._track_busy)  # first slot: runs before the window's
 
     # ---------------------------------------------------------------- helpers
     @property
     def busy(self) -> bool:
-        return (self._job is not None and self._job.is_alive()) or self.training
+        """True from a job's start until the GUI has received its end (so every signal the
+        job sent before it ended has been delivered too), and while training runs."""
+        return self._gui_busy or self.training
+
+    def _track_busy(self, busy: bool, message: str = "") -> None:
+        self._gui_busy = busy
 
     @property
     def training(self) -> bool:
@@ -186,8 +193,10 @@ class Controller(QObject):
                     msg = hint or f"{name.capitalize()} failed: {type(exc).__name__}: {exc}"
                     self.failed.emit(msg, traceback.format_exc())
                 finally:
+                    threading.current_thread().ending = True  # done: only the thread's exit is left
                     self.busy_changed.emit(False, "")
 
+            self._gui_busy = True
             self._job = threading.Thread(target=work, name=f"graphviz-app-{name}", daemon=True)
             self._job.start()
             return True
@@ -197,6 +206,8 @@ class Controller(QObject):
         job = self._job
         if job is not None:
             job.join(timeout)
+            if not job.is_alive():
+                self._gui_busy = False
         return not self.busy
 
     # ------------------------------------------------------------- loading
@@ -421,6 +432,7 @@ class Controller(QObject):
             except Exception as exc:
                 self.failed.emit(f"Forward after training failed: {exc}", traceback.format_exc())
             finally:
+                threading.current_thread().ending = True
                 self.busy_changed.emit(False, "")
 
         threading.Thread(target=after, name="graphviz-app-after-train", daemon=True).start()

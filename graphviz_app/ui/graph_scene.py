@@ -320,9 +320,9 @@ class GraphScene(QGraphicsScene):
                 self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
                 self._finish_build()
             else:
-                QTimer.singleShot(0, tick)
+                QTimer.singleShot(0, self, tick)
 
-        QTimer.singleShot(0, tick)
+        QTimer.singleShot(0, self, tick)
 
     def _add_nodes(self, a: int, b: int) -> None:
         layout, nodes, colors = self.layout, self.graph.nodes, self.colors

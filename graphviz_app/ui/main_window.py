@@ -111,7 +111,11 @@ class MainWindow(QMainWindow):
         cl.addWidget(self.view, 1)
         self.setCentralWidget(central)
         self.minimap = Minimap(self.view, self.view)
-        self.view.view_changed.connect(lambda: QTimer.singleShot(0, self._place_overlays))
+        self._overlay_timer = QTimer(self)
+        self._overlay_timer.setSingleShot(True)
+        self._overlay_timer.setInterval(0)
+        self._overlay_timer.timeout.connect(self._place_overlays)
+        self.view.view_changed.connect(self._overlay_timer.start)
         self.legend = FlowLegend(self.view)
         self.legend.hide()
         self._overlay = _Overlay(self)
@@ -125,7 +129,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._apply_theme(self.theme_name)
         self._update_actions()
-        QTimer.singleShot(0, self._fill_devices)
+        QTimer.singleShot(0, self, self._fill_devices)
 
     # ------------------------------------------------------------------ UI
     def _build_docks(self) -> None:
@@ -405,7 +409,7 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        QTimer.singleShot(0, self._place_overlays)
+        QTimer.singleShot(0, self, self._place_overlays)
 
     def _place_overlays(self) -> None:
         vp = self.view.viewport().geometry()
@@ -840,7 +844,7 @@ class MainWindow(QMainWindow):
             except ValueError:
                 self.show_info(f"The norm threshold must be a number, not {value!r}.")
                 return None
-        else:
+        elif kind == BP_NONFINITE:
             value = None
         bp = self.controller.add_breakpoint(kind, value)
         self.log_line(f"Breakpoint: {self.describe_breakpoint(bp)}")
