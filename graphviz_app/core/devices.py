@@ -153,7 +153,8 @@ def explain(exc: BaseException, scenario: Any = None) -> str | None:
     text = str(exc)
     if "same device" not in text and "device" not in text.lower():
         return None
-    if "Expected all tensors to be on the same device" not in text and "device type" not in text:
+    if ("Expected all tensors to be on the same device" not in text and "device type" not in text
+            and "is not on the expected device" not in text):
         return None
     if scenario is not None:
         wrong = misplaced(scenario.named_tensors(), scenario.device)

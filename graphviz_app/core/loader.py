@@ -185,6 +185,10 @@ def load_path(
     if not path.exists():
         raise LoadError(f"{path} does not exist")
     kind = file_kind(path)
+    if str(device) != "cpu" and kind in ("scenario", "torchscript", "exported"):
+        from .devices import check_device  # a plain DeviceError (a LoadError) for a missing device
+
+        check_device(device)
     probe_result = None
     if safe and kind in ("scenario", "torchscript", "exported"):
         from .user_code import DEFAULT_TIMEOUT, probe

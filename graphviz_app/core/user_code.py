@@ -403,6 +403,9 @@ def _probe_here(spec: dict[str, Any]) -> dict[str, Any]:
             )
         return {"ok": True, "kind": "models", "info": {"classes": classes}}
     if spec.get("run_forward"):
+        from .devices import check_scenario_device
+
+        check_scenario_device(sc)  # names tensors on another device before torch's own error
         try:
             info["forward"] = _forward_info(sc)
         except BaseException as exc:

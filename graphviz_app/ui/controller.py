@@ -222,6 +222,9 @@ class Controller(QObject):
                 self._apply_checkpoint(path)
                 return
             if loaded.kind == "scenario":
+                from ..core.devices import check_scenario_device
+
+                check_scenario_device(loaded.scenario)  # names tensors left on another device
                 session = Session(loaded.scenario, source=str(path))
                 graph = self._forward(session)
                 layout = self._layout(graph)
