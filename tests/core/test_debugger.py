@@ -388,6 +388,7 @@ def test_twenty_abort_rerun_cycles_leave_nothing_behind(monkeypatch):
 
     monkeypatch.setattr(dbg_mod, "_get_ident", counting)
     model, x = small_transformer()
+    dbg_mod.shutdown_idle_workers()
     baseline_threads = threading.active_count()
     rss = []
     for i in range(20):
@@ -409,13 +410,29 @@ def test_twenty_abort_rerun_cycles_leave_nothing_behind(monkeypatch):
         gc.collect()
         if i in (4, 19):
             rss.append(_rss_mb())
-        assert threading.active_count() == baseline_threads
+        # One idle worker waits for the next run (reused, never one per run).
+        assert threading.active_count() <= baseline_threads + 1
     # Hooks are gone: a plain forward/backward through the same parameters calls none of them.
     calls[0] = 0
     model(x).pow(2).mean().backward()
     assert calls[0] == 0
     assert all(p.grad is not None for p in model.parameters())
     assert rss[1] - rss[0] < 40, rss  # roughly flat
+    assert dbg_mod.shutdown_idle_workers() == 1
+    assert threading.active_count() == baseline_threads
+
+
+def test_a_paused_run_never_blocks_another_debugger():
+    z1, _, g1 = chain_rule()
+    z2, leaves2, g2 = chain_rule()
+    d1 = BackwardDebugger(g1, z1)
+    d1.start("step")
+    assert d1.wait_paused(T) is not None
+    d2 = BackwardDebugger(g2, z2)  # needs a second worker: the first one is paused
+    assert run(d2).status == "finished" and leaves2["x"].grad.item() == 20.0
+    assert d1._thread is not d2._thread
+    d1.abort()
+    assert d1.wait(T).status == "aborted"
 
 
 def test_second_backward_through_shared_leaves_on_another_thread_does_not_deadlock():
