@@ -82,7 +82,10 @@ def import_file(path: str | Path) -> Any:
             "".join(traceback.format_exception_only(type(exc), exc)),
         ) from None
     except SystemExit as exc:
-        raise LoadError(f"{path.name} called sys.exit({exc.code!r}) while being imported") from None
+        raise LoadError(
+            f"{path.name} called sys.exit({exc.code!r}) while being imported; nothing was loaded. A scenario "
+            'file must not exit: put script code under if __name__ == "__main__":'
+        ) from None
     except BaseException as exc:
         raise LoadError(
             f"{path.name} raised {type(exc).__name__} while being imported: {exc}",

@@ -411,8 +411,11 @@ def _probe_here(spec: dict[str, Any]) -> dict[str, Any]:
         except BaseException as exc:
             if isinstance(exc, SystemExit):
                 raise LoadError(f"{path.name}: the forward pass called sys.exit({exc.code!r})") from None
+            hint = ""
+            if isinstance(exc, MemoryError) or "can't allocate memory" in str(exc) or "out of memory" in str(exc):
+                hint = " (it ran out of memory: use a smaller batch, model or tensor; nothing was loaded)"
             raise LoadError(
-                f"{path.name}: the forward pass raised {type(exc).__name__}: {exc}", _user_traceback(exc, path)
+                f"{path.name}: the forward pass raised {type(exc).__name__}: {exc}{hint}", _user_traceback(exc, path)
             ) from None
     return {"ok": True, "kind": kind, "info": info}
 

@@ -31,7 +31,7 @@ FILES = {
         import sys
         sys.exit(3)
         """,
-        ["calls_sys_exit.py called sys.exit(3)"],
+        ["calls_sys_exit.py called sys.exit(3)", "if __name__ == \"__main__\""],
     ),
     "calls_os_exit.py": (
         """
@@ -62,7 +62,7 @@ FILES = {
             x = torch.ones(1, requires_grad=True)
             return Scenario("huge", leaves={"x": x}, forward=forward)
         """,
-        ["huge_allocation.py: the forward pass raised RuntimeError", "can't allocate memory"],
+        ["huge_allocation.py: the forward pass raised RuntimeError", "can't allocate memory", "ran out of memory"],
     ),
 }
 
