@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -106,6 +106,11 @@ class DebuggerPanel(QWidget):
         lay.addWidget(split, 1)
         self._kind_changed()
         self._bps: list[Breakpoint] = []
+        self._pending_rows: list[tuple[str, str]] = []
+        self._row_timer = QTimer(self)
+        self._row_timer.setSingleShot(True)
+        self._row_timer.setInterval(0)
+        self._row_timer.timeout.connect(self._add_pending)
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
 
     # ---------------------------------------------------------------- breakpoints
@@ -158,10 +163,23 @@ class DebuggerPanel(QWidget):
         if nid:
             self.exec_clicked.emit(nid)
 
+    def clear_executed(self) -> None:
+        self._pending_rows = []
+        self._row_timer.stop()
+        self.exec_list.clear()
+
     def add_executed(self, rows: list[tuple[str, str]]) -> None:
-        """Append (node id, text) rows in one go."""
+        """Append (node id, text) rows (in chunks of 400 per event-loop turn)."""
         if not rows:
             return
+        self._pending_rows.extend(rows)
+        if not self._row_timer.isActive():
+            self._add_pending()
+
+    def _add_pending(self) -> None:
+        rows, self._pending_rows = self._pending_rows[:400], self._pending_rows[400:]
+        if self._pending_rows:
+            self._row_timer.start()
         lst = self.exec_list
         lst.setUpdatesEnabled(False)
         for nid, text in rows:
@@ -169,3 +187,4 @@ class DebuggerPanel(QWidget):
             item.setData(Qt.UserRole, nid)
             lst.addItem(item)
         lst.setUpdatesEnabled(True)
+        lst.scrollToBottom()

@@ -30,8 +30,8 @@ from .theme import LIGHT, Colors
 LINE_H = 15.0
 TEXT_LOD = 0.35  # below this zoom, boxes are drawn without text
 MAX_EDGE_LABELS = 400  # gradient values along edges only on small graphs
-CHUNK = 600  # boxes/edges added per event-loop turn when a big scene is built in chunks
-CHUNKED_ABOVE = 1500  # scenes with more boxes than this are built in chunks
+CHUNK = 250  # boxes/edges added per event-loop turn when a big scene is built in chunks
+CHUNKED_ABOVE = 300  # scenes with more boxes than this are built in chunks
 
 
 def node_detail(node: Node) -> str:
@@ -69,7 +69,7 @@ class NodeItem(QGraphicsItem):
         self.flow_class = "none"
         self.match = False  # search hit
         self.dim = False
-        self.detail = node_detail(node)
+        self._detail: str | None = None  # the numbers line, built when first painted
         self.setFlag(QGraphicsItem.ItemIsSelectable, True)
         self.setAcceptHoverEvents(False)
         self.setZValue(1)
@@ -102,10 +102,17 @@ class NodeItem(QGraphicsItem):
     def label(self) -> str:
         return self.node.label
 
+    @property
+    def detail(self) -> str:
+        if self._detail is None:
+            self._detail = node_detail(self.node)
+        return self._detail
+
     def refresh(self) -> None:
-        """Re-read the node (after it ran or its gradients were summarised)."""
+        """Re-read the node (after it ran or its gradients were summarised); cheap: the
+        text is rebuilt only when the box is painted."""
         self.executed = self.node.exec_order is not None
-        self.detail = node_detail(self.node)
+        self._detail = None
         self.update()
 
     def boundingRect(self) -> QRectF:
@@ -202,7 +209,8 @@ class EdgeItem(QGraphicsPathItem):
         path = smooth_path(points)
         (x1, y1), (x2, y2) = points[-2], points[-1]
         self.setPath(path)
-        self.arrow = QGraphicsPolygonItem(self._arrow(QPointF(float(x1), float(y1)), QPointF(float(x2), float(y2))), self)
+        self.arrow_polygon = self._arrow(QPointF(float(x1), float(y1)), QPointF(float(x2), float(y2)))
+        self._rect = path.boundingRect().united(self.arrow_polygon.boundingRect()).adjusted(-3, -3, 3, 3)
         self.set_active(False)
         self.setZValue(0)
         self.end = QPointF(float(x2), float(y2))
@@ -232,8 +240,20 @@ class EdgeItem(QGraphicsPathItem):
         else:
             color, width = QColor(self.colors.edge), 1.1
         self.setPen(QPen(color, width))
-        self.arrow.setPen(QPen(color, 1.0))
-        self.arrow.setBrush(QBrush(color))
+        self._color = color
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setPen(self.pen())
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self.path())
+        if lod >= 0.15:  # arrowheads only when they are big enough to see
+            painter.setPen(QPen(self._color, 1.0))
+            painter.setBrush(QBrush(self._color))
+            painter.drawPolygon(self.arrow_polygon)
 
     def set_flow(self, color: str | None) -> None:
         self.flow = color
@@ -605,6 +625,21 @@ class GraphView(QGraphicsView):
         if not (0.005 < current * factor < 8.0):
             return
         self.scale(factor, factor)
+        self.view_changed.emit()
+
+    def initial_view(self) -> None:
+        """Fit the graph; a graph too big to read when fitted opens at a readable zoom on
+        its output instead (the minimap shows the rest)."""
+        self.fit_all()
+        scene = self.scene()
+        if self.transform().m11() >= 0.2 or scene.graph is None:
+            return
+        self.resetTransform()
+        self.scale(0.6, 0.6)
+        outs = [n.id for n in scene.graph.outputs()] or [scene.graph.nodes[0].id]
+        items = scene.items_by_id.get(outs[0])
+        if items:
+            self.centerOn(items[0])
         self.view_changed.emit()
 
     def fit_all(self) -> None:

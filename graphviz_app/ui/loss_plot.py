@@ -248,7 +248,13 @@ class GradNormPlot(pg.PlotWidget):
         self._dirty = False
         x = np.asarray(self.steps, dtype=float)
         keys = list(self.series)[: self.MAX_CURVES]
+        created = 0
         for i, key in enumerate(keys):
+            if key not in self.curves:
+                if created >= 3:  # a few new curves per redraw: each costs a legend entry
+                    self._dirty = True
+                    continue
+                created += 1
             y = np.asarray(self.series[key], dtype=float)
             if self.smoothing > 0:
                 y = ema(y, self.smoothing)

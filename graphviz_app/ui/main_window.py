@@ -75,9 +75,24 @@ class _Overlay(QObject):
         return False
 
 
+def freeze_startup_objects() -> None:
+    """Move everything allocated so far (torch, Qt, numpy modules) out of the cyclic
+    GC's reach: a full collection then scans only new objects. Without it a gen-2
+    collection over torch's objects holds the GIL for 100-200 ms, freezing the window."""
+    import gc
+    import sys
+
+    gc.collect()
+    gc.freeze()
+    # Workers hold the GIL in Python stretches (hooks, summaries): let the GUI thread
+    # take it back after 2 ms instead of the default 5 ms.
+    sys.setswitchinterval(0.002)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
+        freeze_startup_objects()
         self.settings = settings or make_settings()
         self.setWindowTitle("graphviz_app — autograd debugger")
         self.setWindowIcon(theme.icon("app"))
@@ -629,7 +644,7 @@ class MainWindow(QMainWindow):
         self._backward_done = False
         self.scene.set_graph(graph, layout, chunked=True)
         self._apply_breakpoint_marks()
-        self.exec_list.clear()
+        self.debugger_panel.clear_executed()
         self._seen_order = 0
         self._search_hits = []
         if self.search_bar.isVisible() and self.search_bar.edit.text():
@@ -654,7 +669,7 @@ class MainWindow(QMainWindow):
         build_s = time.perf_counter() - getattr(self, "_build_t0", time.perf_counter())
         self.progress.hide() if not self.controller.busy else None
         self._place_overlays()
-        self.view.fit_all()
+        self.view.initial_view()
         c = self.controller
         times = [f"layout {c.last_layout_s * 1000:.0f} ms", f"scene {build_s * 1000:.0f} ms"]
         if c.last_forward_s:
@@ -670,7 +685,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(done)
         self.progress.setVisible(done < total)
 
-    def _sync_executed(self) -> None:
+    def _sync_executed(self, refresh: bool = True) -> None:
         """Refresh nodes that ran since the last pause (continue runs several)."""
         dbg = self.controller.debugger
         graph = self.scene.graph
@@ -685,7 +700,7 @@ class MainWindow(QMainWindow):
             node = graph.node(nid)
             rows.append((nid, f"#{node.exec_order + 1 if node.exec_order is not None else '?'}  {node.label}"
                               + (f"   [{node.module}]" if node.module else "")))
-        if len(new) <= 2000:
+        if refresh:
             self.scene.refresh_nodes(new)
         self.debugger_panel.add_executed(rows)
         self._seen_order = len(order)
@@ -712,23 +727,48 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def on_finished(self, result: BackwardResult) -> None:
-        self._sync_executed()
+        """The pass ended: the state line now; the graph, lists and plots in the next
+        event-loop turns (so a big graph never holds the window for long)."""
         self._backward_done = True
+        self._finish_status(result)
+        graph = self.scene.graph
+        steps = [lambda: self._sync_executed(refresh=False), self.scene.refresh_all,
+                 lambda: self._finish_panels(result, graph)]
+
+        def run_next() -> None:
+            if graph is not self.scene.graph or not steps:
+                return
+            steps.pop(0)()
+            if steps:
+                QTimer.singleShot(0, self, run_next)
+
+        if graph is not None and len(graph.nodes) <= 300:
+            while steps:
+                steps.pop(0)()
+        else:
+            run_next()
+
+    def _finish_panels(self, result: BackwardResult, graph) -> None:
         self.scene.set_current(None)
-        self.scene.refresh_all()
         self.inspector.finished = True
         self.inspector.refresh()
+        if result.status == "finished" and graph is not None:
+            self._missing_leaf_notes(graph)
+            self.model_tree.update_grads(graph)
+            norms = {(n.variable or {}).get("name"): n.grad.get("norm") for n in graph.leaves()
+                     if n.grad is not None and isinstance(n.grad.get("norm"), (int, float))}
+            if norms:
+                self.plots.norms.add_step(int(graph.meta.get("step", 0) or 0), norms)
+        if self.scene.color_mode == "flow":
+            self._update_legend()
+        self.minimap.schedule()
+        self._update_actions()
+
+    def _finish_status(self, result: BackwardResult) -> None:
         graph = self.scene.graph
         if result.status == "finished":
             self.debug_state.setText(f"Backward finished: {len(result.order)} nodes ran. F10 starts a new pass.")
             self.status_times.setText(f"backward {self.controller.last_run_s * 1000:.0f} ms")
-            if graph is not None:
-                self._missing_leaf_notes(graph)
-                self.model_tree.update_grads(graph)
-                norms = {(n.variable or {}).get("name"): n.grad.get("norm") for n in graph.leaves()
-                         if n.grad is not None and isinstance(n.grad.get("norm"), (int, float))}
-                if norms:
-                    self.plots.norms.add_step(int(graph.meta.get("step", 0) or 0), norms)
         elif result.status == "aborted":
             written = len(result.grads_written)
             self.debug_state.setText(f"Backward aborted after {len(result.order)} nodes; {written} leaf .grad written.")
@@ -738,9 +778,6 @@ class MainWindow(QMainWindow):
                 where = f" while {graph.node(result.failed_node).label} was running"
             self.debug_state.setText(f"Backward failed{where}.")
             self.show_error(f"Backward failed{where}: {result.error}", result.traceback or "")
-        if self.scene.color_mode == "flow":
-            self._update_legend()
-        self.minimap.schedule()
         self._update_actions()
 
     def _missing_leaf_notes(self, graph: Graph) -> None:
