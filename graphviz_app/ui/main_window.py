@@ -1142,7 +1142,8 @@ class MainWindow(QMainWindow):
             return []
         hits = []
         for n in g.nodes:
-            fields = (n.label, n.name, n.module or "", (n.variable or {}).get("name") or "", n.id)
+            # A leaf is found by its variable name, not by "AccumulateGrad".
+            fields = (n.label, n.module or "", n.id) if n.kind == LEAF else (n.label, n.name, n.module or "", n.id)
             if any(text in f.lower() for f in fields if f):
                 hits.append(n.id)
         return hits
