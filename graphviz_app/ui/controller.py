@@ -279,10 +279,12 @@ class Controller(QObject):
         self.info.emit(f"{path.name}: {report.message()}")
 
     def open_scenario(self, scenario, source: str = "builder") -> bool:
-        """Show a scenario built in the app (the model builder)."""
+        """Show a scenario built in the app. ``scenario`` may be a function of the device
+        that makes it (run on the worker, e.g. the model builder's)."""
 
         def job() -> None:
-            session = Session(scenario, source=source)
+            sc = scenario(self.device) if callable(scenario) else scenario
+            session = Session(sc, source=source)
             graph = self._forward(session)
             layout = self._layout(graph)
             self._drop_runs()

@@ -602,12 +602,9 @@ class MainWindow(QMainWindow):
     def _run_built(self, spec) -> None:
         from ..core.builder import build_scenario
 
-        try:
-            scenario = build_scenario(spec, device=self.controller.device)
-        except Exception as exc:
-            self.show_error(f"Could not build the model: {exc}")
-            return
-        self.controller.open_scenario(scenario, source=f"builder: {spec.name}")
+        self.log_line(f"Building {spec.name} from the builder")
+        self.controller.open_scenario(lambda device: build_scenario(spec, device=device),
+                                      source=f"builder: {spec.name}")
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
