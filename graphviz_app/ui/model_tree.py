@@ -95,11 +95,18 @@ class ModelTree(QTreeWidget):
         for name, item in self.param_items.items():
             v = norms.get(name)
             item.setText(COL_GRAD, format_value(float(v)) if isinstance(v, (int, float)) else "")
-        # Modules: norm of all their parameters' gradients.
+        # Modules: norm of all their parameters' gradients (summed into every prefix).
+        sums: dict[str, float] = {}
+        for k, v in norms.items():
+            if not isinstance(v, (int, float)) or not isinstance(k, str):
+                continue
+            parts = k.split(".")
+            for i in range(len(parts)):
+                pre = ".".join(parts[:i])
+                sums[pre] = sums.get(pre, 0.0) + v * v
         for path, item in self.items.items():
-            pre = f"{path}." if path else ""
-            sq = [norms[k] ** 2 for k in norms if isinstance(norms[k], (int, float)) and k.startswith(pre)]
-            item.setText(COL_GRAD, format_value(sum(sq) ** 0.5) if sq else "")
+            sq = sums.get(path)
+            item.setText(COL_GRAD, format_value(sq ** 0.5) if sq is not None else "")
 
     def _on_select(self) -> None:
         items = self.selectedItems()
