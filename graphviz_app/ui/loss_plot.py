@@ -221,7 +221,7 @@ class GradNormPlot(pg.PlotWidget):
                 s.append(float("nan"))
         self._dirty = True
 
-    def clear(self) -> None:
+    def clear_series(self) -> None:
         self.steps.clear()
         self.series.clear()
         for c in self.curves.values():
@@ -267,6 +267,7 @@ class GradNormPlot(pg.PlotWidget):
                 c.setClipToView(True)
                 self.curves[key] = c
             c.setData(x, y, connect="finite")
+        self.enableAutoRange()
 
     def flush(self) -> None:
         self._dirty = True

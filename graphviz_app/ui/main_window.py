@@ -523,7 +523,7 @@ class MainWindow(QMainWindow):
         if self.controller.set_device(name):
             self.settings.setValue("run/device", name)
             self.log_line(f"Device: {name}")
-            self.plots.norms.clear()
+            self.plots.norms.clear_series()
         i = self.device_combo.findData(self.controller.device)
         if i >= 0:
             self.device_combo.setCurrentIndex(i)
@@ -622,7 +622,7 @@ class MainWindow(QMainWindow):
         label = "snapshot (view only)" if kind == "snapshot" else "scenario"
         self.setWindowTitle(f"{Path(path).name} — {label} — graphviz_app")
         self.loss_plot.clear_points()
-        self.plots.norms.clear()
+        self.plots.norms.clear_series()
         self.problems.clear()
         self.inspector.explanations = {}
         self.time_travel_step = None

@@ -104,7 +104,7 @@ class FlowLegend(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("flowLegend")
-        self.setFixedSize(300, 64)
+        self.setFixedSize(360, 64)
         self.counts: dict[str, int] = {}
 
     def set_counts(self, counts: dict[str, int]) -> None:
@@ -122,7 +122,7 @@ class FlowLegend(QWidget):
         p.setFont(f)
         p.setPen(QColor("#222222"))
         p.drawText(QRectF(6, 2, 288, 13), Qt.AlignLeft, "gradient norm ‖g‖ (log scale)")
-        bar = QRectF(10, 17, 280, 11)
+        bar = QRectF(10, 17, 340, 11)
         grad = QLinearGradient(bar.topLeft(), bar.topRight())
         for i in range(11):
             t = i / 10

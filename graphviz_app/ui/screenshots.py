@@ -1,7 +1,13 @@
 """Render the README's screenshots: ``python -m graphviz_app.ui.screenshots [OUTDIR]``.
 
-Drives the real window offscreen (open the chain-rule example, step backward into
-the middle of the pass) and grabs it, so the pictures always show the current app.
+Drives the real window offscreen and grabs it in the main states, so the pictures
+always show the current app:
+
+* ``paused_mid_backward.png``: the chain-rule example, stepped into the middle of backward;
+* ``inspector_chain_rule.png``: the inspector on PowBackward0 with the chain-rule view;
+* ``gradient_flow.png``: gradient-flow colouring with its legend after a full backward;
+* ``builder_dialog.png``: the model builder;
+* ``training_loss_plot.png``: a model trained with live loss and gradient-norm plots.
 """
 
 from __future__ import annotations
@@ -13,8 +19,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
+DEEP = '''
+import torch
+from torch import nn
+from graphviz_app import Scenario
 
-def _wait(app, cond, timeout=30.0) -> None:
+
+def build(device="cpu"):
+    """A deep sigmoid MLP with a huge last layer: gradients explode at the top and vanish towards the input."""
+    torch.manual_seed(0)
+    layers = []
+    for i in range(12):
+        layers += [nn.Linear(8, 8), nn.Sigmoid()]
+    net = nn.Sequential(*layers, nn.Linear(8, 1)).to(device)
+    with torch.no_grad():
+        net[-1].weight.mul_(3000.0)
+    X, Y = torch.randn(32, 8, device=device), torch.randn(32, 1, device=device)
+    return Scenario("deep sigmoid", model=net, inputs=X, targets=Y, loss_fn=nn.MSELoss(),
+                    optimizer=torch.optim.SGD(net.parameters(), lr=0.01))
+'''
+
+
+def _wait(app, cond, timeout=60.0) -> None:
     import time
 
     end = time.monotonic() + timeout
@@ -25,9 +51,24 @@ def _wait(app, cond, timeout=30.0) -> None:
         time.sleep(0.01)
 
 
+def _settle(app, n: int = 30) -> None:
+    import time
+
+    for _ in range(n):
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _open(app, w, path) -> None:
+    w.open_path(str(path), trusted=True)
+    _wait(app, lambda: w.scene.graph is not None and not w.controller.busy and not w.scene.building)
+    _settle(app)
+
+
 def main(outdir: str | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ["GRAPHVIZ_APP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "shots.ini")
+    tmp = Path(tempfile.mkdtemp())
+    os.environ["GRAPHVIZ_APP_SETTINGS"] = str(tmp / "shots.ini")
     out = Path(outdir or ROOT / "resources" / "screenshots")
     out.mkdir(parents=True, exist_ok=True)
     from .app import get_app
@@ -37,19 +78,79 @@ def main(outdir: str | None = None) -> int:
     w = MainWindow()
     w.resize(1400, 860)
     w.show()
-    w.open_path(str(ROOT / "examples" / "chain_rule.py"), trusted=True)
-    _wait(app, lambda: w.scene.graph is not None and not w.controller.busy)
+    written = []
+
+    def shot(name: str, widget=None) -> None:
+        _settle(app, 10)
+        path = out / name
+        (widget or w).grab().save(str(path))
+        written.append(path)
+        print(f"wrote {path}")
+
+    # 1. Paused mid-backward, and the inspector's chain rule on PowBackward0.
+    _open(app, w, ROOT / "examples" / "chain_rule.py")
     paused: list[str] = []
     w.controller.node_paused.connect(paused.append)
     for i in range(4):  # Pow, Add, b, Mul: mid-backward, x and w not reached yet
         w.act_step.trigger()
         _wait(app, lambda: len(paused) > i)
-    app.processEvents()
-    path = out / "paused_mid_backward.png"
-    w.grab().save(str(path))
-    print(f"wrote {path}")
+    _settle(app)
+    shot("paused_mid_backward.png")
+    w.goto_node(paused[0])
+    _settle(app)
+    shot("inspector_chain_rule.png")
     w.controller.abort()
     _wait(app, lambda: not w.controller.backward_running)
+
+    # 2. Gradient-flow colouring on a deep sigmoid MLP.
+    deep = tmp / "deep_sigmoid.py"
+    deep.write_text(DEEP)
+    _open(app, w, deep)
+    done: list = []
+    w.controller.backward_finished.connect(done.append)
+    w.act_run_end.trigger()
+    _wait(app, lambda: bool(done))
+    _settle(app, 40)
+    w.act_flow.setChecked(True)
+    w.act_edge_norms.setChecked(True)
+    w.act_fit.trigger()
+    first = w.scene.graph.leaf("0.weight").id
+    w.goto_node(first)
+    _settle(app, 40)
+    shot("gradient_flow.png")
+    w.act_flow.setChecked(False)
+    w.act_edge_norms.setChecked(False)
+
+    # 3. The builder dialog.
+    w.open_builder()
+    _settle(app)
+    dlg = w.builder
+    dlg.layer_list.setCurrentRow(1)
+    dlg.add_layer("Linear", 16)
+    dlg.add_layer("ReLU")
+    _settle(app)
+    shot("builder_dialog.png", dlg)
+    dlg.run_requested.disconnect()
+    dlg.close()
+
+    # 4. Training with the loss plot.
+    from .. import __file__ as _pkg  # noqa: F401
+
+    _open(app, w, ROOT / "examples" / "exercise_xor.py")
+    w.steps_spin.setValue(300)
+    trained: list = []
+    w.controller.training_finished.connect(trained.append)
+    w.act_train.trigger()
+    _wait(app, lambda: bool(trained), timeout=120)
+    _wait(app, lambda: not w.controller.busy and not w.scene.building)
+    w.plots.smooth_box.setChecked(True)
+    w.plots.loss.flush()
+    w.plots.norms.flush()
+    w.docks["plots"].raise_()
+    w.resizeDocks([w.docks["inspector"], w.docks["plots"]], [260, 560], __import__("PySide6.QtCore").QtCore.Qt.Vertical)
+    _settle(app, 40)
+    shot("training_loss_plot.png")
+
     w.close()
     return 0
 
