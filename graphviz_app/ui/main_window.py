@@ -180,12 +180,51 @@ class MainWindow(QMainWindow):
             self.addDockWidget(area, dock)
             self.docks[key] = dock
         self.docks["loss"] = self.docks["plots"]  # the foundation's name
+        self._build_run_dock()
         self.tabifyDockWidget(self.docks["debugger"], self.docks["model"])
         self.docks["debugger"].raise_()
         self.resizeDocks([self.docks["debugger"]], [270], Qt.Horizontal)
         self.resizeDocks([self.docks["inspector"]], [380], Qt.Horizontal)
         self.resizeDocks([self.docks["inspector"], self.docks["plots"]], [520, 300], Qt.Vertical)
         self.resizeDocks([self.docks["log"]], [110], Qt.Vertical)
+
+    def _build_run_dock(self) -> None:
+        """A recorder's run directory: live loss curve and snapshots (hidden until opened)."""
+        from .run_dir_view import RunDirView
+
+        self.run_view = RunDirView(self)
+        dock = QDockWidget("Run", self)
+        dock.setObjectName("dock_run")
+        dock.setWidget(self.run_view)
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.tabifyDockWidget(self.docks["plots"], dock)
+        self.docks["plots"].raise_()
+        dock.hide()
+        self.docks["run"] = dock
+        # Time travel: snapshots are .json (view only), so no trust prompt is needed.
+        self.run_view.snapshot_selected.connect(lambda path: self.open_path(path))
+
+    def open_run_dialog(self) -> None:
+        start = str(self.settings.value("files/last_run_dir", str(Path.cwd())))
+        path = QFileDialog.getExistingDirectory(self, "Open run directory", start)
+        if path:
+            self.open_run_dir(path)
+
+    def open_run_dir(self, path: str) -> bool:
+        """Follow a recorder's run directory live (File → Open Run Directory)."""
+        from .run_dir_view import RunDirError
+
+        try:
+            self.run_view.open(path)
+        except RunDirError as exc:
+            self.show_error(f"Cannot open the run directory {path}: {exc}")
+            return False
+        self.settings.setValue("files/last_run_dir", path)
+        dock = self.docks["run"]
+        dock.show()
+        dock.raise_()
+        self.log_line(f"Following run directory {path}")
+        return True
 
     def _action(self, text: str, slot, shortcut=None, icon: str | None = None, tip: str = "",
                 checkable: bool = False) -> QAction:
@@ -299,6 +338,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addAction(self.act_builder)
+        self.act_open_run = self._action("Open R&un Directory…", self.open_run_dialog, "Ctrl+Shift+O", None,
+                                         "Follow a training script's recorder output live")
+        file_menu.addAction(self.act_open_run)
         file_menu.addSeparator()
         file_menu.addAction(self.act_export_png)
         file_menu.addAction(self.act_export)
@@ -481,6 +523,7 @@ class MainWindow(QMainWindow):
         self.colors = theme.apply_theme(QApplication.instance(), name)
         self.scene.set_colors(self.colors)
         self.plots.set_dark(name == "dark")
+        self.run_view.set_dark(name == "dark")
         self.minimap.schedule()
 
     def set_direction(self, direction: str) -> None:
@@ -581,6 +624,8 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str, trusted: bool = False) -> bool:
         path = str(Path(path).resolve())
+        if Path(path).is_dir():  # a recorder's run directory
+            return self.open_run_dir(path)
         if path.endswith(".py") and not trusted and not self.ask_trust(path):
             self.log_line(f"Not opened (not trusted): {path}")
             return False
