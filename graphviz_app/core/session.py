@@ -28,17 +28,31 @@ class Session:
         self.debugger: BackwardDebugger | None = None
         self.last_forward_s = 0.0
 
-    def forward(self) -> Graph:
-        """Run the forward pass and capture its graph (the previous one is released)."""
+    def forward(self, sources: bool = False) -> Graph:
+        """Run the forward pass and capture its graph (the previous one is released).
+
+        Nodes carry the module that made them (``encoder.layers.3.linear1``);
+        ``sources=True`` also runs the forward under anomaly mode so each node carries
+        its forward ``file:line`` (slower).
+        """
+        import contextlib
+
+        from .anomaly import record_sources
+        from .modules import track_modules
+
         sc = self.scenario
         self.release()
         if sc.zero_grad and sc.optimizer is None:
             sc.zero_grads()
         t0 = time.perf_counter()
-        out = sc.output()
+        tracker = track_modules(sc.model) if sc.model is not None else contextlib.nullcontext(None)
+        with tracker as mods, (record_sources() if sources else contextlib.nullcontext(None)) as srcs:
+            out = sc.output()
         loss = sc.record_loss(out)
         self.output = out
-        graph = capture(out, names=sc.names(), model=sc.model)
+        graph = capture(out, names=sc.names(), model=sc.model, modules=mods, sources=srcs)
+        if hasattr(mods, "clear"):
+            mods.clear()  # the tracker holds graph nodes: let them go with the graph
         self.last_forward_s = time.perf_counter() - t0
         graph.meta.update(
             scenario=sc.name,

@@ -9,7 +9,6 @@ torch.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import threading
 import time
@@ -299,27 +298,15 @@ class Controller(QObject):
         return self._spawn("building", job, "Building the model…")
 
     def _forward(self, session: Session, sources: bool | None = None) -> Graph:
-        """session.forward(), plus module names, small saved values and (optionally) source lines."""
-        from ..core.anomaly import record_sources, source_of
+        """session.forward() (module names, optional source lines) plus small saved values."""
         from ..core.explain import record_saved_values
-        from ..core.modules import track_modules
 
-        sc = session.scenario
         sources = self.record_sources if sources is None else sources
         t0 = time.perf_counter()
-        tracker = track_modules(sc.model) if sc.model is not None else contextlib.nullcontext({})
-        with tracker as mods, (record_sources() if sources else contextlib.nullcontext()):
-            graph = session.forward()
+        graph = session.forward(sources=bool(sources))
         if graph.live:
-            for node, fn in zip(graph.nodes, graph.fns):
-                if node.module is None and mods:
-                    node.module = mods.get(fn)
-                if sources and node.source is None:
-                    node.source = source_of(fn)
             record_saved_values(graph)
-        if hasattr(mods, "clear"):
-            mods.clear()
-        graph.meta.setdefault("device", str(sc.device))
+        graph.meta.setdefault("device", str(session.scenario.device))
         self.last_forward_s = time.perf_counter() - t0
         return graph
 
