@@ -94,6 +94,8 @@ class Controller(QObject):
     busy_changed = Signal(bool, str)  # busy, message
     failed = Signal(str, str)  # plain message, details (traceback)
     info = Signal(str)
+    needs_model_choice = Signal(str, object)  # path, [ModuleClass]: ask which class to build
+    needs_input_shape = Signal(str)  # path of a program without stored example inputs
     breakpoints_changed = Signal()
     nan_found = Signal(str)  # node id of the first non-finite gradient, "" when none
     explanations = Signal(object)  # list[explain.Reason]
@@ -226,21 +228,16 @@ class Controller(QObject):
             if loaded.kind == "checkpoint":
                 self._apply_checkpoint(path)
                 return
+            if loaded.kind == "program" and loaded.scenario is not None:
+                loaded.kind = "scenario"  # a .pt/.pt2 that stores its example inputs
+            if loaded.kind == "models":
+                self.needs_model_choice.emit(str(path), list(loaded.classes))
+                return
+            if loaded.kind == "program":
+                self.needs_input_shape.emit(str(path))
+                return
             if loaded.kind == "scenario":
-                from ..core.devices import check_scenario_device
-
-                check_scenario_device(loaded.scenario)  # names tensors left on another device
-                session = Session(loaded.scenario, source=str(path))
-                graph = self._forward(session)
-                layout = self._layout(graph)
-                self._drop_runs()
-                if self.session is not None and self.session is not session:
-                    self.session.release()
-                self.session, self.kind, self.path = session, "scenario", path
-                self.trainer = None
-                self._publish(graph, layout)
-                self.source_changed.emit(str(path), "scenario")
-                self._emit_loss(session)
+                self._show_scenario(loaded.scenario, path)
             elif loaded.kind == "snapshot":
                 graph = loaded.graph
                 layout = self._layout(graph)
@@ -257,6 +254,49 @@ class Controller(QObject):
                 raise LoadError(
                     f"{path.name} is a {loaded.kind} file: open it with a scenario file "
                     "(a Python file with build(device)) instead.")
+
+        return self._spawn("loading", job, f"Loading {path.name}…")
+
+    def _show_scenario(self, scenario, path: Path) -> None:
+        """On a worker: forward, capture and lay out a freshly loaded scenario, then publish it."""
+        from ..core.devices import check_scenario_device
+
+        check_scenario_device(scenario)  # names tensors left on another device
+        session = Session(scenario, source=str(path))
+        graph = self._forward(session)
+        layout = self._layout(graph)
+        self._drop_runs()
+        if self.session is not None and self.session is not session:
+            self.session.release()
+        self.session, self.kind, self.path = session, "scenario", path
+        self.trainer = None
+        self._publish(graph, layout)
+        self.source_changed.emit(str(path), "scenario")
+        self._emit_loss(session)
+
+    def open_model(self, path: str | Path, choice) -> bool:
+        """Build the nn.Module class the user picked from a plain .py (``ModelChoice``)."""
+        from ..core.user_code import build_model_safely
+
+        path = Path(path)
+        device = self.device
+
+        def job() -> None:
+            scenario = build_model_safely(path, choice, device, timeout=self.load_timeout)
+            self._show_scenario(scenario, path)
+
+        return self._spawn("loading", job, f"Building {choice.class_name} from {path.name}…")
+
+    def open_program(self, path: str | Path, input_shapes: str) -> bool:
+        """Load a TorchScript/.pt2 program that stores no example inputs, with given input shapes."""
+        from ..core.user_code import load_program_safely
+
+        path = Path(path)
+        device = self.device
+
+        def job() -> None:
+            scenario = load_program_safely(path, device, input_shapes=input_shapes, timeout=self.load_timeout)
+            self._show_scenario(scenario, path)
 
         return self._spawn("loading", job, f"Loading {path.name}…")
 

@@ -46,7 +46,10 @@ from .model_tree import ModelTree
 from .overlays import FlowLegend, Minimap, SearchBar
 
 MAX_RECENT = 10
-OPEN_FILTER = "Scenarios and snapshots (*.py *.json);;Python scenario (*.py);;Snapshot (*.json);;All files (*)"
+OPEN_FILTER = (
+    "Models, scenarios and snapshots (*.py *.json *.pt *.pt2 *.pth *.ckpt);;Python scenario or model (*.py);;"
+    "TorchScript / torch.export program (*.pt *.pt2);;Checkpoint (*.pt *.pth *.ckpt);;Snapshot (*.json);;All files (*)"
+)
 EXPLAIN_MAX_NAMES = 400  # explain missing .grad automatically for models up to this many tensors
 
 
@@ -436,6 +439,8 @@ class MainWindow(QMainWindow):
         c.busy_changed.connect(self.on_busy)
         c.failed.connect(self.show_error)
         c.info.connect(self.show_info)
+        c.needs_model_choice.connect(self.ask_model_choice)
+        c.needs_input_shape.connect(self.ask_input_shape)
         c.source_changed.connect(self.on_source_changed)
         c.breakpoints_changed.connect(self.on_breakpoints_changed)
         c.nan_found.connect(self.on_nan_found)
@@ -633,6 +638,39 @@ class MainWindow(QMainWindow):
             self.trusted.add(path)
         self.log_line(f"Opening {path}")
         return self.controller.open(path)
+
+    @Slot(str, object)
+    def ask_model_choice(self, path: str, classes) -> None:
+        """A plain .py with nn.Module classes: let the user pick one (remembered per file)."""
+        import json
+
+        from .model_picker import ModelPickerDialog, load_memo, memo_key
+
+        dlg = ModelPickerDialog(path, classes, load_memo(self.settings, path), self)
+        dlg.setAttribute(Qt.WA_DeleteOnClose)
+
+        def accepted() -> None:
+            self.settings.setValue(memo_key(path), json.dumps(dlg.memo()))
+            self.controller.open_model(path, dlg.choice())
+
+        dlg.accepted.connect(accepted)
+        self.model_picker = dlg
+        dlg.open()
+
+    @Slot(str)
+    def ask_input_shape(self, path: str) -> None:
+        """A .pt/.pt2 program without stored example inputs: ask for an input shape."""
+        from PySide6.QtWidgets import QInputDialog
+
+        key = "programs/" + path.replace("/", "|")
+        shape, ok = QInputDialog.getText(
+            self, "Input shape",
+            f"{Path(path).name} stores no example inputs.\nShape of a random input batch (e.g. 8, 3):",
+            text=str(self.settings.value(key, "8, 4")),
+        )
+        if ok and shape.strip():
+            self.settings.setValue(key, shape)
+            self.controller.open_program(path, shape)
 
     def open_builder(self) -> None:
         from .builder_dialog import BuilderDialog
