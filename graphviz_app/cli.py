@@ -1,7 +1,7 @@
 """The ``graphviz-app`` command: the GUI by default, headless subcommands beside it.
 
     graphviz-app [FILE]                      open the app (optionally with a scenario or snapshot)
-    graphviz-app export FILE -o OUT [...]    run FILE headless and write png/svg/dot/json
+    graphviz-app export FILE -o OUT [...]    run FILE headless and write png/svg/pdf/dot/json
     graphviz-app --version
 
 Heavy imports (torch, Qt) happen only inside the command that needs them.
@@ -16,17 +16,20 @@ from pathlib import Path
 
 from . import __version__
 
-FORMATS = ("png", "svg", "dot", "json")
+FORMATS = ("png", "svg", "pdf", "dot", "json")
+QT_FORMATS = ("png", "pdf")  # drawn through an offscreen Qt scene
 DESCRIPTION = "A desktop debugger for PyTorch autograd: step backward node by node and watch the gradients."
 EPILOG = """commands:
   graphviz-app [FILE]            open the app, optionally with a scenario (.py) or snapshot (.json)
-  graphviz-app export FILE -o OUT [--format png|svg|dot|json] [--steps N] [--device D]
+  graphviz-app export FILE -o OUT [--format png|svg|pdf|dot|json] [--steps N] [--device D]
+                         [--collapse DEPTH|auto] [--scale S]
                                  run FILE headless (no display needed) and write the graph
 
 examples:
   graphviz-app examples/chain_rule.py
   graphviz-app export examples/chain_rule.py -o chain.png
   graphviz-app export examples/chain_rule.py -o chain.json --format json
+  graphviz-app export examples/linear_regression_sgd.py --steps 30 -o run.json
 """
 
 
@@ -40,6 +43,38 @@ def _gui_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _collapse_arg(text: str):
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        depth = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a module depth (0, 1, 2, ...) or 'auto', not {text!r}") from None
+    if depth < 0:
+        raise argparse.ArgumentTypeError(f"the depth must be 0 or more, not {depth}")
+    return depth
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not (value > 0 and value < 1e4):
+        raise argparse.ArgumentTypeError(f"the scale must be above 0, not {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"the number of steps must be 0 or more, not {value}")
+    return value
+
+
 def _export_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="graphviz-app export",
@@ -49,8 +84,16 @@ def _export_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a scenario (.py) or snapshot (.json)")
     p.add_argument("-o", "--output", required=True, help="the file to write")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the output's suffix)")
-    p.add_argument("--steps", type=int, default=0, help="train this many steps first; the file shows the last")
+    p.add_argument("--steps", type=_non_negative_int, default=0,
+                   help="train this many steps first; the file shows the last step's graph and "
+                   "meta.loss_history holds one loss per step")
     p.add_argument("--device", default="cpu", help="device to run on (cpu, cuda, cuda:1, mps)")
+    p.add_argument("--collapse", type=_collapse_arg, default=None, metavar="DEPTH|auto",
+                   help="draw every nn.Module at depth DEPTH (1 = the model's direct children) as one box "
+                   "holding everything inside it; 'auto' picks the depth the app opens with "
+                   "(at most about 300 boxes); 0 or left out: every node")
+    p.add_argument("--scale", type=_positive_float, default=2.0,
+                   help="PNG pixels per layout unit (default 2; reduced for graphs too big for one image)")
     p.add_argument("--direction", choices=("TB", "BT"), default="TB",
                    help="TB: output at the top (default); BT: output at the bottom")
     p.add_argument("--debug", action="store_true", help="print full tracebacks")
@@ -68,16 +111,25 @@ def _fail(message: str, details: str = "", debug: bool = False) -> int:
 
 
 def build_graph(path: Path, steps: int = 0, device: str = "cpu"):
-    """Load ``path`` and return a Graph with every node's gradients (or the snapshot)."""
+    """Load ``path`` and return a Graph with every node's gradients (or the snapshot).
+
+    ``steps`` ≥ 1 trains that many steps (the scenario's own update) and returns the
+    last step's graph, with ``meta.loss_history`` holding one loss per step.
+    """
     from .core.loader import load_path
+
+    if steps >= 1:
+        if Path(path).suffix.lower() == ".json":
+            raise ValueError(f"{path} is a snapshot; --steps needs a scenario (.py) to train")
+        from .core.training import train_and_snapshot
+
+        return train_and_snapshot(path, steps, device)
     from .core.session import Session
 
     loaded = load_path(path, device=device)
     if loaded.kind == "snapshot":
         return loaded.graph
     session = Session(loaded.scenario, source=str(path))
-    for _ in range(max(0, steps - 1)):
-        session.scenario.train_step()
     graph = session.forward()
     result = session.backward(timeout=600)
     if not result.ok:
@@ -85,10 +137,65 @@ def build_graph(path: Path, steps: int = 0, device: str = "cpu"):
         if result.failed_node and result.failed_node in graph:
             where = f" while {graph.node(result.failed_node).label} was running"
         raise RuntimeError(f"backward {result.status}{where}: {result.error}")
-    if steps > 0:
-        session.finish_step()
     graph.meta["loss_history"] = list(session.scenario.loss_history)
     return graph
+
+
+def collapsed_modules(graph, depth) -> set[str]:
+    """The module paths to draw as one box each: every module at ``depth`` ("auto": the app's first view)."""
+    from .core.grouping import initial_collapse, module_of
+
+    if depth is None or depth == 0:
+        return set()
+    if depth == "auto":
+        return initial_collapse(graph)
+    out: set[str] = set()
+    for n in graph.nodes:
+        p = module_of(n)
+        if p and p.count(".") + 1 >= depth:
+            out.add(".".join(p.split(".")[:depth]))
+    return out
+
+
+def group_for_export(graph, depth):
+    """``graph`` with the modules ``--collapse`` names folded into boxes (the graph itself when none)."""
+    collapsed = collapsed_modules(graph, depth)
+    if not collapsed:
+        return graph
+    from .core.grouping import group_graph
+
+    grouped, _ = group_graph(graph, collapsed)
+    grouped.meta["collapsed"] = sorted(collapsed)
+    return grouped
+
+
+def write_export(graph, out: Path, fmt: str, direction: str = "TB", scale: float = 2.0) -> None:
+    """Lay out (when the format draws) and write ``graph``; Qt starts only for png/pdf."""
+    if fmt == "json":
+        from .core import snapshot
+
+        snapshot.save(graph, out)
+    elif fmt == "dot":
+        from .core.export_dot import write_dot
+
+        write_dot(graph, out, direction=direction)
+    elif fmt == "svg":
+        from .core.export_svg import write_svg
+        from .core.layout import layout_graph
+
+        write_svg(graph, layout_graph(graph, direction=direction), out)
+    else:
+        from .core.layout import layout_graph
+        from .ui.app import get_app
+        from .ui.graph_scene import box_size
+        from .ui.render import render_pdf, render_png
+
+        get_app()
+        layout = layout_graph(graph, direction=direction, sizes=[box_size(n) for n in graph.nodes])
+        if fmt == "pdf":
+            render_pdf(graph, layout, out)
+        else:
+            render_png(graph, layout, out, scale=scale)
 
 
 def export_main(argv: list[str]) -> int:
@@ -100,7 +207,9 @@ def export_main(argv: list[str]) -> int:
     src = Path(args.file)
     if not src.exists():
         return _fail(f"{src} does not exist")
-    if fmt == "png":
+    if out.parent and not out.parent.exists():
+        return _fail(f"could not write {out}: the folder {out.parent} does not exist")
+    if fmt in QT_FORMATS:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no display needed
     from .core.loader import LoadError
 
@@ -111,35 +220,24 @@ def export_main(argv: list[str]) -> int:
     except Exception as exc:
         import traceback
 
-        return _fail(f"{type(exc).__name__}: {exc}", traceback.format_exc() if args.debug else "", args.debug)
+        message = str(exc).strip()
+        if not args.debug:  # the first line says what went wrong; --debug shows the rest
+            message = message.splitlines()[0] if message else ""
+        text = f"{type(exc).__name__}: {message}" if not isinstance(exc, (RuntimeError, ValueError)) else message
+        return _fail(text or type(exc).__name__, traceback.format_exc() if args.debug else "", args.debug)
 
     try:
-        if fmt == "json":
-            from .core import snapshot
-
-            snapshot.save(graph, out)
-        elif fmt == "dot":
-            from .core.export_dot import write_dot
-
-            write_dot(graph, out, direction=args.direction)
-        else:
-            from .core.layout import layout_graph
-
-            if fmt == "svg":
-                from .core.export_svg import write_svg
-
-                write_svg(graph, layout_graph(graph, direction=args.direction), out)
-            else:
-                from .ui.app import get_app
-                from .ui.graph_scene import box_size
-                from .ui.render import render_png
-
-                get_app()
-                sizes = [box_size(n) for n in graph.nodes]
-                render_png(graph, layout_graph(graph, direction=args.direction, sizes=sizes), out)
+        graph = group_for_export(graph, args.collapse)
+        write_export(graph, out, fmt, direction=args.direction, scale=args.scale)
     except OSError as exc:
         return _fail(f"could not write {out}: {exc.strerror or exc}")
-    print(f"wrote {out} ({len(graph.nodes)} nodes, {len(graph.edges)} edges)")
+    except Exception as exc:
+        import traceback
+
+        return _fail(f"could not export {out}: {type(exc).__name__}: {exc}",
+                     traceback.format_exc() if args.debug else "", args.debug)
+    extra = f", {len(graph.meta['collapsed'])} modules collapsed" if graph.meta.get("collapsed") else ""
+    print(f"wrote {out} ({len(graph.nodes)} nodes, {len(graph.edges)} edges{extra})")
     return 0
 
 

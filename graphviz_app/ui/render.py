@@ -1,26 +1,36 @@
-"""Render a graph to files: PNG through an offscreen Qt scene, the rest through core.
+"""Render a graph to files: PNG and PDF through an offscreen Qt scene, the rest through core.
 
 Works without a display: the CLI sets ``QT_QPA_PLATFORM=offscreen`` before Qt starts.
+PDF is vector (boxes, curves and text stay paths and text, not pixels).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
+from PySide6.QtGui import QColor, QImage, QPageSize, QPainter, QPdfWriter
 
 from ..core.graph import Graph
 from .graph_scene import GraphScene
 from .theme import LIGHT, Colors
 
-FORMATS = ("png", "svg", "dot", "json")
+FORMATS = ("png", "svg", "pdf", "dot", "json")
 MAX_PIXELS = 16000 * 16000
+MAX_PDF_POINTS = 14400.0  # 200 inches: the largest page PDF readers accept
+
+
+def _scene(graph: Graph, layout, colors: Colors) -> GraphScene:
+    scene = GraphScene(colors)
+    scene.set_graph(graph, layout)
+    return scene
 
 
 def render_png(graph: Graph, layout, path: str | Path, scale: float = 2.0, colors: Colors = LIGHT) -> Path:
-    scene = GraphScene(colors)
-    scene.set_graph(graph, layout)
+    """The whole graph as a PNG, ``scale`` pixels per scene unit (reduced for huge graphs)."""
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, not {scale!r}")
+    scene = _scene(graph, layout, colors)
     rect = scene.sceneRect()
     w, h = rect.width() * scale, rect.height() * scale
     if w * h > MAX_PIXELS:  # keep huge graphs within what a PNG viewer opens
@@ -37,6 +47,31 @@ def render_png(graph: Graph, layout, path: str | Path, scale: float = 2.0, color
     return Path(path)
 
 
+def render_pdf(graph: Graph, layout, path: str | Path, colors: Colors = LIGHT) -> Path:
+    """The whole graph on one vector PDF page (1 scene unit = 1 pt, shrunk to fit 200 inches)."""
+    scene = _scene(graph, layout, colors)
+    rect = scene.sceneRect()
+    shrink = min(1.0, MAX_PDF_POINTS / max(rect.width(), 1.0), MAX_PDF_POINTS / max(rect.height(), 1.0))
+    page_w, page_h = max(1.0, rect.width() * shrink), max(1.0, rect.height() * shrink)
+    writer = QPdfWriter(str(path))
+    writer.setCreator("graphviz-app")
+    writer.setTitle(str(graph.meta.get("scenario") or Path(path).stem))
+    writer.setResolution(72)  # 1 device pixel = 1 pt
+    writer.setPageSize(QPageSize(QSizeF(page_w, page_h), QPageSize.Point, "graph", QPageSize.ExactMatch))
+    writer.setPageMargins(QMarginsF(0, 0, 0, 0))
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise OSError(f"could not write {path}")
+    painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+    painter.fillRect(QRectF(0, 0, page_w, page_h), QColor(colors.background))
+    scene.render(painter, QRectF(0, 0, page_w, page_h), rect, Qt.KeepAspectRatio)
+    if not painter.end():
+        raise OSError(f"could not write {path}")
+    if not Path(path).exists() or Path(path).stat().st_size == 0:
+        raise OSError(f"could not write {path}")
+    return Path(path)
+
+
 def format_of(path: str | Path, fmt: str | None) -> str:
     fmt = (fmt or Path(path).suffix.lstrip(".") or "png").lower()
     if fmt not in FORMATS:
@@ -45,10 +80,13 @@ def format_of(path: str | Path, fmt: str | None) -> str:
 
 
 def export_graph(graph: Graph, layout, path: str | Path, fmt: str | None = None, direction: str = "TB",
-                 colors: Colors = LIGHT) -> Path:
+                 colors: Colors = LIGHT, scale: float = 2.0) -> Path:
+    """Write ``graph`` (drawn with ``layout``) as png/svg/pdf/dot/json, by ``fmt`` or the suffix."""
     fmt = format_of(path, fmt)
     if fmt == "png":
-        return render_png(graph, layout, path, colors=colors)
+        return render_png(graph, layout, path, scale=scale, colors=colors)
+    if fmt == "pdf":
+        return render_pdf(graph, layout, path, colors=colors)
     if fmt == "svg":
         from ..core.export_svg import write_svg
 
