@@ -28,7 +28,7 @@ def test_version_and_help():
     assert r.returncode == 0 and "--format" in r.stdout
 
 
-@pytest.mark.parametrize("fmt", ["png", "svg", "dot", "json"])
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf", "dot", "json"])
 def test_export_without_display(fmt, tmp_path, examples_dir):
     out = tmp_path / f"g.{fmt}"
     r = run_cli("export", str(examples_dir / "chain_rule.py"), "-o", str(out), "--format", fmt)
@@ -36,6 +36,8 @@ def test_export_without_display(fmt, tmp_path, examples_dir):
     assert out.stat().st_size > 100
     if fmt == "png":
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    elif fmt == "pdf":
+        assert out.read_bytes().startswith(b"%PDF")
     elif fmt == "svg":
         root = ET.parse(out).getroot()
         texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
@@ -64,3 +66,83 @@ def test_export_reports_a_broken_scenario_with_the_users_traceback(tmp_path):
     r = run_cli("export", str(bad), "-o", str(tmp_path / "g.json"))
     assert r.returncode == 1
     assert "my own mistake" in r.stderr and "bad.py" in r.stderr
+
+
+def test_export_after_training_steps(tmp_path, examples_dir):
+    out = tmp_path / "run.json"
+    r = run_cli("export", str(examples_dir / "linear_regression_sgd.py"), "--steps", "30", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    from graphviz_app.core import snapshot
+
+    snapshot.validate(doc)
+    losses = doc["meta"]["loss_history"]
+    assert len(losses) == 30 and losses[-1] < losses[0]
+    leaves = [n for n in doc["nodes"] if n["kind"] == "leaf"]
+    assert leaves and all(n.get("grad") is not None for n in leaves)
+
+
+def test_export_collapses_modules(tmp_path, examples_dir):
+    src = str(examples_dir / "two_layer_single_sample.py")
+    full, grouped, auto = tmp_path / "full.json", tmp_path / "grouped.json", tmp_path / "auto.svg"
+    assert run_cli("export", src, "-o", str(full)).returncode == 0
+    r = run_cli("export", src, "-o", str(grouped), "--collapse", "1")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(grouped.read_text())
+    from graphviz_app.core import snapshot
+
+    snapshot.validate(doc)
+    names = {n["name"] for n in doc["nodes"] if n["kind"] == "group"}
+    assert {"hidden", "out"} <= names
+    assert len(doc["nodes"]) < len(json.loads(full.read_text())["nodes"])
+    r = run_cli("export", src, "-o", str(auto), "--collapse", "auto")  # small: nothing collapsed
+    assert r.returncode == 0, r.stderr
+    texts = [t.text for t in ET.parse(auto).getroot().iter("{http://www.w3.org/2000/svg}text")]
+    assert "hidden.weight" in texts
+
+
+def test_png_scale_option(tmp_path, examples_dir):
+    from PySide6.QtGui import QImage
+
+    small, big = tmp_path / "s.png", tmp_path / "b.png"
+    src = str(examples_dir / "chain_rule.py")
+    assert run_cli("export", src, "-o", str(small), "--scale", "1").returncode == 0
+    assert run_cli("export", src, "-o", str(big), "--scale", "2.5").returncode == 0
+    assert QImage(str(big)).width() > 2 * QImage(str(small)).width()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--collapse", "deep"], "--collapse"),
+    (["--scale", "0"], "--scale"),
+    (["--steps", "-2"], "--steps"),
+    (["--format", "gif"], "--format"),
+])
+def test_export_rejects_bad_options_plainly(args, words, tmp_path, examples_dir):
+    r = run_cli("export", str(examples_dir / "chain_rule.py"), "-o", str(tmp_path / "g.png"), *args)
+    assert r.returncode != 0
+    assert words in r.stderr and "Traceback" not in r.stderr
+
+
+def test_export_training_failure_is_one_plain_line(tmp_path):
+    bad = tmp_path / "diverge.py"
+    bad.write_text(
+        "import torch\n"
+        "from torch import nn\n"
+        "from graphviz_app import Scenario\n"
+        "class Net(nn.Linear):\n"
+        "    calls = 0\n"
+        "    def forward(self, x):\n"
+        "        Net.calls += 1\n"
+        "        if Net.calls > 2:\n"
+        "            raise ValueError('boom in a later step')\n"
+        "        return super().forward(x)\n"
+        "def build(device='cpu'):\n"
+        "    net = Net(2, 1)\n"
+        "    return Scenario('bad', model=net, inputs=torch.ones(4, 2), targets=torch.zeros(4, 1),\n"
+        "                    loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(net.parameters(), lr=0.1))\n"
+    )
+    r = run_cli("export", str(bad), "-o", str(tmp_path / "g.json"), "--steps", "3")
+    assert r.returncode == 1
+    assert "boom in a later step" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = run_cli("export", str(bad), "-o", str(tmp_path / "g.json"), "--steps", "3", "--debug")
+    assert r.returncode == 1 and "Traceback" in r.stderr
