@@ -16,7 +16,9 @@ from .graph_scene import GraphScene
 from .theme import LIGHT, Colors
 
 FORMATS = ("png", "svg", "pdf", "dot", "json")
-MAX_PIXELS = 16000 * 16000
+MAX_PIXELS = 40_000_000  # ~160 MB of ARGB; more makes PNG export slow and viewers choke
+MAX_SIDE = 32767  # the longest side image viewers (and QPainter) handle
+PNG_QUALITY = 70  # zlib level 2: within a few percent of the default size, much faster
 MAX_PDF_POINTS = 14400.0  # 200 inches: the largest page PDF readers accept
 
 
@@ -36,13 +38,16 @@ def render_png(graph: Graph, layout, path: str | Path, scale: float = 2.0, color
     if w * h > MAX_PIXELS:  # keep huge graphs within what a PNG viewer opens
         scale *= (MAX_PIXELS / (w * h)) ** 0.5
         w, h = rect.width() * scale, rect.height() * scale
-    image = QImage(max(1, int(w)), max(1, int(h)), QImage.Format_ARGB32)
+    if max(w, h) > MAX_SIDE:
+        scale *= MAX_SIDE / max(w, h)
+        w, h = rect.width() * scale, rect.height() * scale
+    image = QImage(max(1, int(w)), max(1, int(h)), QImage.Format_RGB32)
     image.fill(QColor(colors.background))
     painter = QPainter(image)
     painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
     scene.render(painter, QRectF(0, 0, image.width(), image.height()), rect, Qt.KeepAspectRatio)
     painter.end()
-    if not image.save(str(path), "PNG"):
+    if not image.save(str(path), "PNG", PNG_QUALITY):
         raise OSError(f"could not write {path}")
     return Path(path)
 
