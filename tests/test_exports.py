@@ -117,3 +117,14 @@ def test_collapsed_model_draws_one_box_per_module(graphs):
     assert {n.name for n in groups} >= {"hidden", "out"}
     assert len(g.nodes) < len(graphs["model"].nodes)
     assert all(e.src != e.dst for e in g.edges)
+
+
+def test_collapsed_modules_say_what_they_hold(graphs, tmp_path):
+    from graphviz_app.core.export_dot import to_dot
+    from graphviz_app.core.export_svg import to_svg
+
+    g = graphs["model_collapsed"]
+    inside = g.meta["groups"]["hidden"]
+    assert inside > 1
+    assert f'"hidden\\nmodule, {inside} nodes"' in to_dot(g)
+    assert f"module, {inside} nodes" in to_svg(g, layout_graph(g))

@@ -13,7 +13,8 @@ from typing import Iterable
 from .graph import LEAF, OUTPUT, Graph, Node
 from .summary import format_summary
 
-FILL = {LEAF: "lightblue", OUTPUT: "darkolivegreen1", "group": "lightyellow"}
+GROUP = "group"
+FILL = {LEAF: "lightblue", OUTPUT: "darkolivegreen1", GROUP: "lightyellow"}
 DEFAULT_FILL = "lightgrey"
 
 
@@ -24,8 +25,12 @@ def escape(text: str) -> str:
     return "".join(ch if ch.isprintable() or ch == "\\" else " " for ch in out)
 
 
-def node_label(n: Node, with_grads: bool = True) -> str:
+def node_label(n: Node, with_grads: bool = True, inside: int | None = None) -> str:
     lines = [n.label]
+    if n.kind == GROUP:
+        if inside:
+            lines.append(f"module, {inside} node{'' if inside == 1 else 's'}")
+        return "\n".join(lines)
     if n.kind == LEAF and n.variable:
         shape = tuple(n.variable.get("shape", ()))
         lines.append(f"{n.name} {shape if shape else '()'}")
@@ -55,12 +60,16 @@ def to_dot(graph: Graph, direction: str = "TB", with_grads: bool = True, name: s
 
 
 def _nodes(graph: Graph, with_grads: bool) -> Iterable[str]:
+    counts = graph.meta.get("groups") or {}
     for n in graph.nodes:
         fill = FILL.get(n.kind, DEFAULT_FILL)
         extra = ""
         if n.exec_order is not None:
             extra = f', xlabel="#{n.exec_order}"'
-        yield f'  "{escape(n.id)}" [label="{escape(node_label(n, with_grads))}", fillcolor="{fill}"{extra}];'
+        if n.kind == GROUP:  # a collapsed module: a folder-like box, drawn thicker
+            extra += ', shape=box3d, style="filled", penwidth="1.5"'
+        label = node_label(n, with_grads, counts.get(n.name) if n.kind == GROUP else None)
+        yield f'  "{escape(n.id)}" [label="{escape(label)}", fillcolor="{fill}"{extra}];'
 
 
 def write_dot(graph: Graph, path, direction: str = "TB") -> None:

@@ -23,7 +23,9 @@ def xml_text(text: str, limit: int = 200) -> str:
     return _xml_escape(text, {'"': "&quot;"})
 
 
-def detail_line(n) -> str:
+def detail_line(n, inside: int | None = None) -> str:
+    if n.kind == "group":
+        return f"module, {inside} node{'' if inside == 1 else 's'}" if inside else "module"
     if n.kind == LEAF:
         return f"grad = {format_summary(n.grad)}" if n.grad is not None else ""
     if n.grad_inputs:
@@ -61,6 +63,7 @@ def to_svg(graph: Graph, layout, margin: float = 20.0) -> str:
         out.append(f'<path d="{_path_d(de.points)}" marker-end="url(#arrow)"/>')
     out.append("</g>")
     out.append('<g class="nodes">')
+    counts = graph.meta.get("groups") or {}
     for i in range(len(layout.node_index)):
         n = graph.nodes[int(layout.node_index[i])]
         x, y, bw, bh = float(layout.x[i]), float(layout.y[i]), float(layout.w[i]), float(layout.h[i])
@@ -70,7 +73,7 @@ def to_svg(graph: Graph, layout, margin: float = 20.0) -> str:
             f'<rect x="{x - bw / 2:.1f}" y="{y - bh / 2:.1f}" width="{bw:.1f}" height="{bh:.1f}" rx="6" '
             f'fill="{fill}" stroke="#7a7a7a"/>'
         )
-        detail = detail_line(n)
+        detail = detail_line(n, counts.get(n.name) if n.kind == "group" else None)
         ty = y - (5 if detail else -4)
         out.append(f'<text x="{x:.1f}" y="{ty:.1f}" text-anchor="middle" font-size="11" font-weight="bold">'
                    f"{xml_text(n.label, 60)}</text>")
