@@ -1318,7 +1318,7 @@ class MainWindow(QMainWindow):
     def export_graph_dialog(self) -> None:
         path, selected = QFileDialog.getSaveFileName(
             self, "Export graph", "graph.png",
-            "PNG image (*.png);;SVG vector image (*.svg);;Graphviz DOT (*.dot);;Snapshot JSON (*.json)",
+            "PNG image (*.png);;SVG vector image (*.svg);;PDF document (*.pdf);;Graphviz DOT (*.dot);;Snapshot JSON (*.json)",
         )
         if path:
             self.export_graph(path)
