@@ -40,6 +40,7 @@ def test_module_file_asks_for_a_class_and_remembers_the_choice(qtbot, window, tm
     assert leaves["fc1.weight"] == [3, 4]
     assert {n.module for n in graph.nodes if n.module} >= {"fc1", "fc2"}
     # Reopening offers the same choice.
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=30000)
     window.model_picker = None
     window.open_path(str(path), trusted=True)
     qtbot.waitUntil(lambda: getattr(window, "model_picker", None) is not None, timeout=60000)
