@@ -109,15 +109,13 @@ def _flat(v: Any) -> list[float] | None:
     if isinstance(v, (int, float)):
         return [float(v)]
     out: list[float] = []
-
-    def walk(x: Any) -> None:
+    stack = [v]  # no recursive closure: it would be a reference cycle (core.memory)
+    while stack:
+        x = stack.pop()
         if isinstance(x, list):
-            for y in x:
-                walk(y)
+            stack.extend(reversed(x))
         else:
             out.append(float(x))
-
-    walk(v)
     return out
 
 

@@ -130,6 +130,9 @@ def scenario_from_module(module: Any, path: str | Path, device: str = "cpu") -> 
             f"{path.name}: build() returned a {type(scenario).__name__}, not a graphviz_app.Scenario"
         )
     scenario.device = device
+    from .memory import remember_code
+
+    remember_code(scenario, module)
     if scenario.name == "scenario":
         scenario.name = path.stem
     return scenario

@@ -373,12 +373,16 @@ def build_module_scenario(path: str | Path, choice: ModelChoice | dict, device: 
         ) from None
     inputs = random_inputs(choice.input_shapes, device, choice.input_dtype)
     try:
-        return scenario_for_model(
+        scenario = scenario_for_model(
             model, inputs, name=choice.class_name, loss=choice.loss, optimizer=choice.optimizer,
             lr=choice.lr, steps=choice.steps, device=device,
             description=f"{choice.class_name} from {path.name}, random inputs {_shapes_text(choice.input_shapes)}, "
             f"loss {choice.loss}",
         )
+        from .memory import remember_code
+
+        remember_code(scenario, module)
+        return scenario
     except LoadError:
         raise
     except BaseException as exc:

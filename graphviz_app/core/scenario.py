@@ -150,6 +150,8 @@ class Scenario:
     loss_history: list[float] = field(default_factory=list)
     step_count: int = 0
     _batches: Iterator[Any] | None = field(default=None, repr=False)
+    # Modules whose code built this scenario (emptied when it is replaced; core.memory).
+    _code: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.forward is None and self.model is None:
@@ -187,19 +189,18 @@ class Scenario:
             out += [(f"parameter {n}", p) for n, p in self.model.named_parameters()]
             out += [(f"buffer {n}", b) for n, b in self.model.named_buffers()]
 
-        def add(prefix: str, value: Any) -> None:
+        # An explicit stack, not a recursive closure: a closure that calls itself is a
+        # reference cycle, and it would keep ``out`` (every parameter) alive until a
+        # full collection, which the app defers (core.memory).
+        stack: list[tuple[str, Any]] = [("grad", self.grad), ("targets", self.targets), ("inputs", self.inputs)]
+        while stack:
+            prefix, value = stack.pop()
             if isinstance(value, torch.Tensor):
                 out.append((prefix, value))
             elif isinstance(value, (list, tuple)):
-                for i, v in enumerate(value):
-                    add(f"{prefix}[{i}]", v)
+                stack.extend((f"{prefix}[{i}]", v) for i, v in reversed(list(enumerate(value))))
             elif isinstance(value, Mapping):
-                for k, v in value.items():
-                    add(f"{prefix}[{k!r}]", v)
-
-        add("inputs", self.inputs)
-        add("targets", self.targets)
-        add("grad", self.grad)
+                stack.extend((f"{prefix}[{k!r}]", v) for k, v in reversed(list(value.items())))
         return out
 
     def describe(self) -> dict[str, Any]:

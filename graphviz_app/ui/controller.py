@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from ..core.debugger import BP_NONFINITE, BackwardDebugger, BackwardResult, Breakpoint
 from ..core.diagnose import BackwardSetupError
 from ..core.graph import Graph
+from ..core import memory
 from ..core.loader import LoadError, load_path
 from ..core.session import Session
 from .graph_scene import box_size
@@ -197,7 +198,7 @@ class Controller(QObject):
                     msg = hint or f"{name.capitalize()} failed: {type(exc).__name__}: {exc}"
                     self.failed.emit(msg, traceback.format_exc())
                 finally:
-                    gc.freeze()
+                    memory.keep()
                     if gc_was:
                         gc.enable()
                     threading.current_thread().ending = True  # done: only the thread's exit is left
@@ -224,6 +225,7 @@ class Controller(QObject):
         device = self.device
 
         def job() -> None:
+            memory.maybe_reclaim()  # the user waits for the new file anyway
             loaded = load_path(path, device=device, safe=self.safe_load, timeout=self.load_timeout)
             if loaded.kind == "checkpoint":
                 self._apply_checkpoint(path)
@@ -242,8 +244,7 @@ class Controller(QObject):
                 graph = loaded.graph
                 layout = self._layout(graph)
                 self._drop_runs()
-                if self.session is not None:
-                    self.session.release()
+                self._replace_session(None)
                 self.session, self.kind, self.path = None, "snapshot", path
                 self.trainer = None
                 self._publish(graph, layout)
@@ -266,13 +267,21 @@ class Controller(QObject):
         graph = self._forward(session)
         layout = self._layout(graph)
         self._drop_runs()
-        if self.session is not None and self.session is not session:
-            self.session.release()
+        self._replace_session(session)
         self.session, self.kind, self.path = session, "scenario", path
         self.trainer = None
         self._publish(graph, layout)
         self.source_changed.emit(str(path), "scenario")
         self._emit_loss(session)
+
+    def _replace_session(self, new: Session | None) -> None:
+        """Release the current session for ``new``: its hooks, its graph and the code
+        it was built from (so a model kept in a module global is freed too)."""
+        old = self.session
+        if old is None or old is new:
+            return
+        old.release()
+        memory.forget_code(old.scenario)
 
     def open_model(self, path: str | Path, choice) -> bool:
         """Build the nn.Module class the user picked from a plain .py (``ModelChoice``)."""
@@ -327,8 +336,7 @@ class Controller(QObject):
             graph = self._forward(session)
             layout = self._layout(graph)
             self._drop_runs()
-            if self.session is not None:
-                self.session.release()
+            self._replace_session(session)
             self.session, self.kind, self.path = session, "scenario", None
             self.trainer = None
             self._publish(graph, layout)
@@ -360,7 +368,7 @@ class Controller(QObject):
         # Keep the cyclic GC off what a load allocates (model, graph, layout): a full
         # collection over it holds the GIL for 50-200 ms and the window would stutter.
         # Acyclic objects are still freed by reference counting when dropped.
-        gc.freeze()
+        memory.keep()
         self.graph, self.layout = graph, layout
         self.graph_ready.emit(graph, layout)
 

@@ -81,12 +81,13 @@ class _Overlay(QObject):
 def freeze_startup_objects() -> None:
     """Move everything allocated so far (torch, Qt, numpy modules) out of the cyclic
     GC's reach: a full collection then scans only new objects. Without it a gen-2
-    collection over torch's objects holds the GIL for 100-200 ms, freezing the window."""
-    import gc
+    collection over torch's objects holds the GIL for 100-200 ms, freezing the window.
+    Garbage frozen earlier (a previous window's) is collected first (core.memory)."""
     import sys
 
-    gc.collect()
-    gc.freeze()
+    from ..core import memory
+
+    memory.reclaim()
     # Workers hold the GIL in Python stretches (hooks, summaries): let the GUI thread
     # take it back after 2 ms instead of the default 5 ms.
     sys.setswitchinterval(0.002)
