@@ -27,3 +27,22 @@ def _torch_threads():
     except ImportError:
         pass
     yield
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    """A shown main window with settings in a temporary file. Afterwards its workers
+    are stopped and the window is deleted, so no window, timer or menu of one test
+    lives on into the next."""
+    monkeypatch.setenv("GRAPHVIZ_APP_SETTINGS", str(tmp_path / "settings.ini"))
+    from graphviz_app.ui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.controller.shutdown()
+    w.controller.wait_idle(5)
+    w.close()
+    w.deleteLater()
+    qtbot.wait(1)  # deliver the deferred delete

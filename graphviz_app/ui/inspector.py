@@ -179,6 +179,15 @@ class ValuesView(QWidget):
             self.stack.addWidget(w)
         return self._hist
 
+    def loading(self) -> None:
+        """A new tensor is on its way: say so, but keep the current view until it
+        arrives (switching to an empty page and back repaints the whole dock twice per
+        step while the user holds F10)."""
+        if self.kind in ("table", "heatmap", "hist"):
+            self.caption.setText("Loading values…")
+        else:
+            self.clear("Loading values…")
+
     def clear(self, text: str = "Pick a gradient above to see its values.") -> None:
         self.kind = "none"
         self.caption.setText("")
@@ -211,7 +220,9 @@ class ValuesView(QWidget):
             a = np.nan_to_num(p["array"], nan=0.0, posinf=0.0, neginf=0.0)
             lim = float(np.abs(a).max()) or 1.0
             w.image_item.setImage(a.T, levels=(-lim, lim))
-            w.autoRange()
+            if getattr(w, "shown_shape", None) != a.shape:  # re-fit only for a new shape
+                w.autoRange()
+                w.shown_shape = a.shape
             sr, sc = p.get("stride", (1, 1))
             extra = f" (every {sr}th row, {sc}th column)" if (sr, sc) != (1, 1) else ""
             self.caption.setText(f"{title}: {shape} as a heatmap{extra}; blue negative, red positive, "
@@ -306,7 +317,7 @@ class Inspector(QWidget):
         if data is None or self.node_id is None:
             return
         which, slot = data
-        self.values.clear("Loading values…")
+        self.values.loading()
         self.values_requested.emit(self.node_id, which, slot)
 
     def set_values(self, node_id: str, which: str, slot: int, payload: dict) -> None:

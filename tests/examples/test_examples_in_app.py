@@ -11,17 +11,9 @@ FORMATS = ("png", "svg", "dot", "json")
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("GRAPHVIZ_APP_SETTINGS", str(tmp_path / "settings.ini"))
-    from graphviz_app.ui.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.controller.safe_load = False  # the child-process guard has its own tests; keep this one fast
-    w.show()
-    yield w
-    w.controller.shutdown()
-    w.controller.wait_idle(5)
+def window(window):
+    window.controller.safe_load = False  # the child-process guard has its own tests; keep this one fast
+    return window
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

@@ -30,18 +30,6 @@ def good_scenario(tmp_path) -> Path:
     return write_scenario(tmp_path, "good.py", CHAIN_RULE)
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    """A shown main window with settings in a temporary file; workers stopped afterwards."""
-    monkeypatch.setenv("GRAPHVIZ_APP_SETTINGS", str(tmp_path / "settings.ini"))
-    from graphviz_app.ui.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.controller.shutdown()
-    w.controller.wait_idle(5)
 
 
 def open_ok(qtbot, window, path, timeout=60000):
