@@ -116,12 +116,14 @@ def group_graph(graph: Graph, collapsed: Iterable[str]) -> tuple[Graph, dict[str
     return Graph(nodes=nodes, edges=edges, meta=meta), box_of
 
 
-def initial_collapse(graph: Graph, max_boxes: int = 300) -> set[str]:
+def initial_collapse(graph: Graph, max_boxes: int = 300, min_boxes: int = 8) -> set[str]:
     """Collapsed module paths for a first view of at most about ``max_boxes`` boxes.
 
     Everything expanded when the graph is small enough; otherwise the deepest module
     depth at which collapsing every module shows at most ``max_boxes`` boxes (depth 1
-    when even that is too many).
+    when even that is too many). A collapse that would leave fewer than ``min_boxes``
+    boxes is no overview (an unrolled RNN whose every step runs the same cell would
+    become one box), so such a graph is shown expanded.
     """
     if len(graph.nodes) <= max_boxes:
         return set()
@@ -143,6 +145,9 @@ def initial_collapse(graph: Graph, max_boxes: int = 300) -> set[str]:
         best = groups
     if best is None:  # even depth 1 is too many boxes: show that anyway
         best = {p.split(".")[0] for p in paths if p}
+    singles = sum(c for p, c in paths.items() if p is None or not any(p == g or p.startswith(g + ".") for g in best))
+    if len(best) + singles < min(min_boxes, max_boxes // 2):
+        return set()
     return best
 
 

@@ -30,11 +30,20 @@ MAX_TABLE = 64  # tensors up to this many values are shown as a table
 MAX_IMAGE = 256  # heatmaps are reduced to at most this many rows and columns
 
 
-def compute_layout(graph: Graph, direction: str):
+def compute_layout(graph: Graph, direction: str, collapsed=()):
+    """Layout of ``graph`` with the modules in ``collapsed`` drawn as one box each.
+
+    The layout carries what it drew: ``layout.drawn`` (the grouped graph, or ``graph``)
+    and ``layout.box_of`` (node id -> box id; empty when nothing is collapsed)."""
+    from ..core.grouping import group_graph
     from ..core.layout import layout_graph
 
-    sizes = [box_size(n) for n in graph.nodes]
-    return layout_graph(graph, direction=direction, sizes=sizes)
+    drawn, box_of = (group_graph(graph, collapsed) if collapsed else (graph, {}))
+    sizes = [box_size(n) for n in drawn.nodes]
+    layout = layout_graph(drawn, direction=direction, sizes=sizes)
+    layout.drawn = drawn
+    layout.box_of = box_of if collapsed else {}
+    return layout
 
 
 def tensor_payload(t) -> dict[str, Any]:
@@ -107,6 +116,7 @@ class Controller(QObject):
     training_state = Signal(str)  # Trainer state
     training_finished = Signal(object)  # TrainResult
     snapshot_shown = Signal(int)  # training step whose kept graph is on screen
+    relayout_ready = Signal(object, object)  # same Graph, new Layout (modules collapsed/expanded)
     device_changed = Signal(str)
 
     def __init__(self, direction: str = "TB", device: str = "cpu", parent: QObject | None = None) -> None:
@@ -124,6 +134,8 @@ class Controller(QObject):
         self.breakpoints: list[Breakpoint] = []
         self.record_sources = False  # forward under anomaly mode (source lines), slower
         self.keep_snapshots = 20
+        self.collapsed: set[str] = set()  # module paths drawn as one box each
+        self.auto_collapse = True  # a large model opens collapsed to at most ~300 boxes
         # Python files and programs are first run in a child process with this time limit
         # (core.user_code), so a file that exits, hangs or crashes cannot take the app down.
         self.safe_load = True
@@ -242,7 +254,7 @@ class Controller(QObject):
                 self._show_scenario(loaded.scenario, path)
             elif loaded.kind == "snapshot":
                 graph = loaded.graph
-                layout = self._layout(graph)
+                layout = self._layout(graph, new_source=True)
                 self._drop_runs()
                 self._replace_session(None)
                 self.session, self.kind, self.path = None, "snapshot", path
@@ -265,7 +277,7 @@ class Controller(QObject):
         check_scenario_device(scenario)  # names tensors left on another device
         session = Session(scenario, source=str(path))
         graph = self._forward(session)
-        layout = self._layout(graph)
+        layout = self._layout(graph, new_source=True)
         self._drop_runs()
         self._replace_session(session)
         self.session, self.kind, self.path = session, "scenario", path
@@ -273,6 +285,36 @@ class Controller(QObject):
         self._publish(graph, layout)
         self.source_changed.emit(str(path), "scenario")
         self._emit_loss(session)
+
+    # ------------------------------------------------------------- grouping
+    def set_collapsed(self, paths) -> bool:
+        """Draw the modules in ``paths`` as one box each (relayout on a worker; the
+        debugger, execution list and inspector stay as they are)."""
+        graph = self.graph
+        if graph is None:
+            return False
+        paths = set(paths)
+        direction = self.direction
+
+        def job() -> None:
+            t0 = time.perf_counter()
+            layout = compute_layout(graph, direction, paths)
+            self.last_layout_s = time.perf_counter() - t0
+            self.collapsed = paths
+            self.layout = layout
+            self.relayout_ready.emit(graph, layout)
+
+        return self._spawn("layout", job, "Laying out…")
+
+    def collapse_module(self, path: str) -> bool:
+        from ..core.grouping import collapse
+
+        return self.set_collapsed(collapse(self.collapsed, path))
+
+    def expand_module(self, path: str) -> bool:
+        from ..core.grouping import expand
+
+        return self.set_collapsed(expand(self.graph, self.collapsed, path) if self.graph is not None else set())
 
     def _replace_session(self, new: Session | None) -> None:
         """Release the current session for ``new``: its hooks, its graph and the code
@@ -334,7 +376,7 @@ class Controller(QObject):
             sc = scenario(self.device) if callable(scenario) else scenario
             session = Session(sc, source=source)
             graph = self._forward(session)
-            layout = self._layout(graph)
+            layout = self._layout(graph, new_source=True)
             self._drop_runs()
             self._replace_session(session)
             self.session, self.kind, self.path = session, "scenario", None
@@ -358,9 +400,16 @@ class Controller(QObject):
         self.last_forward_s = time.perf_counter() - t0
         return graph
 
-    def _layout(self, graph: Graph):
+    def _layout(self, graph: Graph, new_source: bool = False):
+        """Lay out ``graph``; for a newly opened source, first pick the modules to show
+        collapsed (a large model opens at a depth of at most about 300 boxes)."""
+        from ..core.grouping import initial_collapse, module_paths
+
         t0 = time.perf_counter()
-        layout = compute_layout(graph, self.direction)
+        if new_source:
+            self.collapsed = initial_collapse(graph) if self.auto_collapse else set()
+        shown = self.collapsed & module_paths(graph) if self.collapsed else set()
+        layout = compute_layout(graph, self.direction, shown)
         self.last_layout_s = time.perf_counter() - t0
         return layout
 

@@ -40,6 +40,8 @@ def node_detail(node: Node) -> str:
             return f"grad = {format_summary(node.grad)}"
         shape = (node.variable or {}).get("shape", [])
         return "shape " + ("×".join(str(s) for s in shape) if shape else "()")
+    if node.kind == "group":
+        return ""  # filled by the item: how many nodes it holds and how many ran
     if node.exec_order is not None and node.grad_inputs is not None:
         got = ", ".join(format_summary(s) for s in (node.grad_outputs or []))
         sent = ", ".join(format_summary(s) for s in node.grad_inputs)
@@ -69,6 +71,7 @@ class NodeItem(QGraphicsItem):
         self.match = False  # search hit
         self.dim = False
         self._detail: str | None = None  # the numbers line, built when first painted
+        self.members: list[Node] = []  # for a collapsed module: the nodes it holds
         self.setFlag(QGraphicsItem.ItemIsSelectable, True)
         self.setAcceptHoverEvents(False)
         self.setZValue(1)
@@ -76,6 +79,9 @@ class NodeItem(QGraphicsItem):
 
     def tooltip_text(self) -> str:
         n = self.node
+        if self.members:
+            return (f"module {n.name}, collapsed: {len(self.members)} nodes\n"
+                    "double-click or use the context menu to expand it")
         lines = [f"{n.label}  ({n.name}, {n.kind})"]
         if n.module:
             lines.append(f"module: {n.module}")
@@ -104,13 +110,20 @@ class NodeItem(QGraphicsItem):
     @property
     def detail(self) -> str:
         if self._detail is None:
-            self._detail = node_detail(self.node)
+            if self.members:
+                ran = sum(1 for m in self.members if m.exec_order is not None)
+                self._detail = f"{len(self.members)} nodes" + (f", {ran} ran" if ran else "")
+            else:
+                self._detail = node_detail(self.node)
         return self._detail
 
     def refresh(self) -> None:
         """Re-read the node (after it ran or its gradients were summarised); cheap: the
         text is rebuilt only when the box is painted."""
-        self.executed = self.node.exec_order is not None
+        if self.members:
+            self.executed = any(m.exec_order is not None for m in self.members)
+        else:
+            self.executed = self.node.exec_order is not None
         self._detail = None
         self.update()
 
@@ -271,13 +284,16 @@ class GraphScene(QGraphicsScene):
     context_requested = Signal(str, QPoint)  # node id ("" for the background), screen position
     build_progress = Signal(int, int)  # done, total
     built = Signal()
+    group_activated = Signal(str)  # a collapsed module's box was double-clicked (module path)
 
     def __init__(self, colors: Colors = LIGHT, parent=None) -> None:
         super().__init__(parent)
         self.colors = colors
-        self.graph: Graph | None = None
+        self.graph: Graph | None = None  # the captured graph (every node)
+        self.drawn: Graph | None = None  # what is drawn: ``graph``, or it with modules collapsed
+        self.box_of: dict[str, str] = {}  # node id -> id of the box showing it (when collapsed)
         self.layout = None
-        self.items_by_id: dict[str, list[NodeItem]] = {}
+        self.items_by_id: dict[str, list[NodeItem]] = {}  # drawn box id -> items
         self.edge_items: list[EdgeItem] = []
         self.edge_items_by_edge: dict[int, list[EdgeItem]] = {}
         self.edge_labels: dict[int, QGraphicsSimpleTextItem] = {}
@@ -298,6 +314,8 @@ class GraphScene(QGraphicsScene):
         self._generation += 1
         self.clear()
         self.graph, self.layout = graph, layout
+        self.drawn = getattr(layout, "drawn", None) or graph
+        self.box_of = getattr(layout, "box_of", None) or {}
         self.items_by_id = {}
         self.edge_items = []
         self.edge_items_by_edge = {}
@@ -305,7 +323,7 @@ class GraphScene(QGraphicsScene):
         self.current = None
         self.matches = set()
         self.out_edges, self.in_edges = {}, {}
-        for i, e in enumerate(graph.edges):
+        for i, e in enumerate(self.drawn.edges):
             self.out_edges.setdefault(e.src, []).append(i)
             self.in_edges.setdefault(e.dst, []).append(i)
         margin = 40.0
@@ -344,16 +362,42 @@ class GraphScene(QGraphicsScene):
         QTimer.singleShot(0, self, tick)
 
     def _add_nodes(self, a: int, b: int) -> None:
-        layout, nodes, colors = self.layout, self.graph.nodes, self.colors
+        layout, nodes, colors = self.layout, self.drawn.nodes, self.colors
         ni, xs, ys, ws, hs = layout.node_index, layout.x, layout.y, layout.w, layout.h
+        members = self._members() if self.box_of and a == 0 else getattr(self, "_member_map", {})
+        self._member_map = members
         for i in range(a, b):
             node = nodes[int(ni[i])]
             item = NodeItem(node, float(ws[i]), float(hs[i]), colors)
+            if node.kind == "group":
+                item.members = members.get(node.id, [])
             item.setPos(float(xs[i]), float(ys[i]))
             if node.id in self.breakpoint_nodes:
                 item.breakpoint = True
             self.addItem(item)
             self.items_by_id.setdefault(node.id, []).append(item)
+
+    def _members(self) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {}
+        for n in self.graph.nodes:
+            box = self.box_of.get(n.id, n.id)
+            if box != n.id:
+                out.setdefault(box, []).append(n)
+        return out
+
+    def items_for(self, node_id: str) -> list[NodeItem]:
+        """The items showing a node: its own box(es), or its collapsed module's box."""
+        items = self.items_by_id.get(node_id)
+        if items is None and self.box_of:
+            items = self.items_by_id.get(self.box_of.get(node_id, ""))
+        return items or []
+
+    def box_id(self, node_id: str) -> str:
+        return self.box_of.get(node_id, node_id) if self.box_of else node_id
+
+    def collapsed(self) -> set[str]:
+        """Module paths drawn as one box each."""
+        return {n.name for n in self.drawn.nodes if n.kind == "group"} if self.drawn is not None else set()
 
     def _add_edges(self, a: int, b: int) -> None:
         edges = self.layout.edges
@@ -396,7 +440,7 @@ class GraphScene(QGraphicsScene):
 
     # ------------------------------------------------------------ updating
     def refresh_node(self, node_id: str) -> None:
-        for item in self.items_by_id.get(node_id, ()):
+        for item in self.items_for(node_id):
             item.refresh()
             if self.color_mode == "flow":
                 self._apply_flow(item)
@@ -434,14 +478,16 @@ class GraphScene(QGraphicsScene):
         return None
 
     def _refresh_edges_from(self, node_id: str) -> None:
-        if self.graph is None:
+        if self.drawn is None:
             return
         flow = self.color_mode == "flow"
         if not self.edge_labels and not flow and not self._edges_flowed:
             return
-        node = self.graph.node(node_id)
+        if node_id not in self.out_edges:
+            return
+        node = self.drawn.node(node_id)
         for i in self.out_edges.get(node_id, ()):
-            e = self.graph.edges[i]
+            e = self.drawn.edges[i]
             s = self._edge_summary(node, e.slot)
             label = self.edge_labels.get(i)
             if label is not None:
@@ -473,7 +519,7 @@ class GraphScene(QGraphicsScene):
     def set_current(self, node_id: str | None) -> None:
         """Highlight the node that just ran and the edges its gradient went along."""
         if self.current is not None:
-            for item in self.items_by_id.get(self.current, ()):
+            for item in self.items_for(self.current):
                 item.current = False
                 item.update()
             for i in self.out_edges.get(self.current, ()):
@@ -482,7 +528,7 @@ class GraphScene(QGraphicsScene):
         self.current = node_id
         if node_id is None or self.graph is None:
             return
-        for item in self.items_by_id.get(node_id, ()):
+        for item in self.items_for(node_id):
             item.current = True
             item.refresh()
         for i in self.out_edges.get(node_id, ()):
@@ -493,7 +539,7 @@ class GraphScene(QGraphicsScene):
         ids = set(ids)
         for nid in self.breakpoint_nodes | ids:
             on = nid in ids
-            for item in self.items_by_id.get(nid, ()):
+            for item in self.items_for(nid):
                 if item.breakpoint != on:
                     item.breakpoint = on
                     item.update()
@@ -503,6 +549,8 @@ class GraphScene(QGraphicsScene):
         """Mark search hits (and dim the rest while a search is active)."""
         ids = set(ids)
         searching = bool(ids)
+        if self.box_of:
+            ids = {self.box_of.get(i, i) for i in ids}
         for nid, items in self.items_by_id.items():
             hit = nid in ids
             for item in items:
@@ -522,12 +570,12 @@ class GraphScene(QGraphicsScene):
 
     def shown_detail(self, node_id: str) -> str:
         """The numbers line the user sees on a node (tests read this)."""
-        items = self.items_by_id.get(node_id, [])
+        items = self.items_for(node_id)
         return items[0].detail if items else ""
 
     def fill_of(self, node_id: str) -> str:
         """The fill colour a node is drawn with now (tests read this)."""
-        items = self.items_by_id.get(node_id, [])
+        items = self.items_for(node_id)
         return items[0].fill_color().name() if items else ""
 
     def select_node(self, node_id: str) -> None:
@@ -539,7 +587,7 @@ class GraphScene(QGraphicsScene):
         self.blockSignals(True)
         self.clearSelection()
         for nid in ids:
-            for item in self.items_by_id.get(nid, ()):
+            for item in self.items_for(nid):
                 item.setSelected(True)
         self.blockSignals(False)
         if ids:
@@ -551,14 +599,15 @@ class GraphScene(QGraphicsScene):
     def items_rect(self, ids) -> QRectF:
         rect = QRectF()
         for nid in ids:
-            for item in self.items_by_id.get(nid, ()):
+            for item in self.items_for(nid):
                 rect = rect.united(item.sceneBoundingRect())
         return rect
 
     def neighbour(self, node_id: str, towards: str) -> str | None:
         """Keyboard navigation: "next" (where the gradient goes), "prev" (where it came
         from), "left"/"right" (the box beside it on the same layer)."""
-        g = self.graph
+        g = self.drawn
+        node_id = self.box_id(node_id)
         if g is None or node_id not in g:
             return None
         if towards == "next":
@@ -567,7 +616,7 @@ class GraphScene(QGraphicsScene):
         if towards == "prev":
             idx = self.in_edges.get(node_id, [])
             return g.edges[idx[0]].src if idx else None
-        items = self.items_by_id.get(node_id)
+        items = self.items_for(node_id)
         if not items:
             return None
         me = items[0].pos()
@@ -583,6 +632,14 @@ class GraphScene(QGraphicsScene):
             if isinstance(item, NodeItem):
                 self.node_activated.emit(item.node.id)
                 return
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        item = self.itemAt(event.scenePos(), self.views()[0].transform() if self.views() else None)
+        if isinstance(item, NodeItem) and item.members:
+            self.group_activated.emit(item.node.name)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def contextMenuEvent(self, event) -> None:
         item = self.itemAt(event.scenePos(), self.views()[0].transform() if self.views() else None)
@@ -636,7 +693,7 @@ class GraphView(QGraphicsView):
         self.resetTransform()
         self.scale(0.6, 0.6)
         outs = [n.id for n in scene.graph.outputs()] or [scene.graph.nodes[0].id]
-        items = scene.items_by_id.get(outs[0])
+        items = scene.items_for(outs[0])
         if items:
             self.centerOn(items[0])
         self.view_changed.emit()
@@ -667,7 +724,7 @@ class GraphView(QGraphicsView):
         return True
 
     def show_node(self, node_id: str) -> None:
-        items = self.scene().items_by_id.get(node_id)
+        items = self.scene().items_for(node_id)
         if items:
             self.ensureVisible(items[0], 60, 60)
 
@@ -697,7 +754,7 @@ class GraphView(QGraphicsView):
         if key in (Qt.Key_Return, Qt.Key_Enter):
             sel = scene.selected_ids()
             if sel:
-                items = scene.items_by_id.get(sel[0])
+                items = scene.items_for(sel[0])
                 if items:
                     self.centerOn(items[0])
             return

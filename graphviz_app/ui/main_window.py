@@ -291,6 +291,20 @@ class MainWindow(QMainWindow):
                                      "Colour nodes and edges by log10 of their gradient norm", checkable=True)
         self.act_edge_norms = self._action("Edges Show Shape and &Norm", self.set_edge_norms, "Ctrl+L", None,
                                            "Label edges with the gradient's shape and norm", checkable=True)
+        self.act_collapse = self._action("&Collapse Module", self.collapse_selected, "Ctrl+[", None,
+                                         "Draw the selected node's module as one box")
+        self.act_expand = self._action("&Expand Module", self.expand_selected, "Ctrl+]", None,
+                                       "Open the selected module box one level")
+        self.act_expand_all = self._action("Expand &All Modules", lambda: self.controller.set_collapsed(()))
+        self.act_overview = self._action("Collapse to &Overview", self.collapse_overview, None, None,
+                                         "Collapse modules to a depth that shows at most about 300 boxes")
+        self.act_auto_collapse = self._action("Open Large Models &Collapsed", self.set_auto_collapse, None, None,
+                                              "A model with more than 300 nodes opens with its modules "
+                                              "collapsed", checkable=True)
+        self.act_auto_collapse.blockSignals(True)
+        self.act_auto_collapse.setChecked(str(self.settings.value("view/auto_collapse", "true")) == "true")
+        self.act_auto_collapse.blockSignals(False)
+        self.controller.auto_collapse = self.act_auto_collapse.isChecked()
         self.act_minimap = self._action("&Minimap", self.set_minimap, "Ctrl+M", None, checkable=True)
         self.act_minimap.blockSignals(True)
         self.act_minimap.setChecked(str(self.settings.value("view/minimap", "true")) == "true")
@@ -371,6 +385,9 @@ class MainWindow(QMainWindow):
         view_menu = mb.addMenu("&View")
         view_menu.addActions([self.act_find, self.act_fit, self.act_zoom_sel, self.act_zoom_in, self.act_zoom_out,
                               self.act_minimap])
+        view_menu.addSeparator()
+        view_menu.addActions([self.act_collapse, self.act_expand, self.act_expand_all, self.act_overview,
+                              self.act_auto_collapse])
         view_menu.addSeparator()
         view_menu.addActions([self.act_flow, self.act_edge_norms])
         view_menu.addSeparator()
@@ -457,6 +474,8 @@ class MainWindow(QMainWindow):
         self.scene.node_activated.connect(self.on_node_selected)
         self.scene.context_requested.connect(self.on_context_menu)
         self.scene.built.connect(self.on_scene_built)
+        self.scene.group_activated.connect(self.expand_module)
+        self.controller.relayout_ready.connect(self.on_relayout)
         self.scene.build_progress.connect(self.on_build_progress)
         self.debugger_panel.exec_clicked.connect(self.goto_node)
         self.debugger_panel.add_requested.connect(self.add_breakpoint)
@@ -723,6 +742,7 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         self._build_t0 = t0
         self._backward_done = False
+        self._relayout_focus = None
         self.scene.set_graph(graph, layout, chunked=True)
         self._apply_breakpoint_marks()
         self.debugger_panel.clear_executed()
@@ -731,7 +751,10 @@ class MainWindow(QMainWindow):
         if self.search_bar.isVisible() and self.search_bar.edit.text():
             self.on_search(self.search_bar.edit.text())
         n_leaves = sum(1 for n in graph.nodes if n.kind == LEAF)
-        self.status_graph.setText(f"{len(graph.nodes)} nodes ({n_leaves} leaves), {len(graph.edges)} edges")
+        drawn = len(layout.node_index)
+        self.status_graph.setText(f"{len(graph.nodes)} nodes ({n_leaves} leaves), {len(graph.edges)} edges"
+                                  + (f"; {drawn} boxes, modules collapsed" if getattr(layout, "box_of", None)
+                                     else ""))
         self.status_device.setText(f"device: {graph.meta.get('device', self.controller.device)}")
         if graph.meta.get("time_travel") is None:
             self.time_travel_step = None
@@ -750,7 +773,16 @@ class MainWindow(QMainWindow):
         build_s = time.perf_counter() - getattr(self, "_build_t0", time.perf_counter())
         self.progress.hide() if not self.controller.busy else None
         self._place_overlays()
-        self.view.initial_view()
+        focus, self._relayout_focus = getattr(self, "_relayout_focus", None), None
+        if focus is None:
+            self.view.initial_view()
+        else:  # a module was collapsed or expanded: keep it in view, keep the debugger's place
+            dbg = self.controller.debugger
+            if dbg is not None and dbg.paused_at is not None:
+                self.scene.set_current(dbg.paused_at)
+            ids = self._module_box_ids(focus)
+            if not (ids and self.view.zoom_to(ids)):
+                self.view.initial_view()
         c = self.controller
         times = [f"layout {c.last_layout_s * 1000:.0f} ms", f"scene {build_s * 1000:.0f} ms"]
         if c.last_forward_s:
@@ -882,6 +914,11 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def on_node_selected(self, node_id: str) -> None:
+        from ..core.grouping import GROUP_PREFIX
+
+        if node_id.startswith(GROUP_PREFIX):
+            self._show_group(node_id)
+            return
         if self.scene.graph is not None and node_id in self.scene.graph:
             self.inspector.finished = self._backward_done
             self.inspector.show_node(self.scene.graph, node_id)
@@ -1007,6 +1044,20 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         menu.setObjectName("graphContextMenu")
         g = self.scene.graph
+        from ..core.grouping import GROUP_PREFIX, _prefixes, module_of
+
+        if node_id.startswith(GROUP_PREFIX):
+            path = node_id[len(GROUP_PREFIX):]
+            title = menu.addAction(f"module {path} (collapsed)")
+            title.setEnabled(False)
+            menu.addSeparator()
+            menu.addAction("Expand Module", lambda: self.expand_module(path))
+            if "." in path:
+                parent = path.rsplit(".", 1)[0]
+                menu.addAction(f"Collapse Parent {parent}", lambda: self.collapse_module(parent))
+            menu.addAction(f"Break in Module {path}", lambda: self.add_breakpoint(BP_MODULE, path))
+            menu.addAction("Expand All Modules", self.act_expand_all.trigger)
+            return menu
         if node_id and g is not None and node_id in g:
             node = g.node(node_id)
             title = menu.addAction(f"{node.label}  ({node.name})")
@@ -1025,6 +1076,10 @@ class MainWindow(QMainWindow):
             if node.module:
                 menu.addAction(f"Break in Module {node.module}", lambda: self.add_breakpoint(BP_MODULE, node.module))
                 menu.addAction(f"Select Module {node.module}", lambda: self.select_module(node.module))
+            owner = module_of(node)
+            if owner:
+                for p in reversed(_prefixes(owner)):  # innermost first
+                    menu.addAction(f"Collapse Module {p}", lambda p=p: self.collapse_module(p))
             menu.addAction("Break on NaN/Inf Gradient", lambda: self.add_breakpoint(BP_NONFINITE))
             menu.addAction("Break When Gradient Norm Above…", self.ask_norm_breakpoint)
             if node.kind == LEAF and node.grad is None:
@@ -1252,6 +1307,100 @@ class MainWindow(QMainWindow):
         self.view.setFocus()
 
     # ---------------------------------------------------------------- model
+    # ------------------------------------------------------------ grouping
+    def _module_box_ids(self, path: str) -> list[str]:
+        """Boxes on screen that show ``path``: its collapsed box, or its nodes' boxes."""
+        from ..core.grouping import GROUP_PREFIX, module_of
+
+        scene = self.scene
+        if GROUP_PREFIX + path in scene.items_by_id:
+            return [GROUP_PREFIX + path]
+        g = scene.graph
+        if g is None:
+            return []
+        ids = {scene.box_id(n.id) for n in g.nodes
+               if (module_of(n) or "") == path or (module_of(n) or "").startswith(path + ".")}
+        return [i for i in ids if i in scene.items_by_id]
+
+    def _selected_module(self) -> str | None:
+        from ..core.grouping import GROUP_PREFIX, module_of
+
+        sel = self.scene.selected_ids()
+        if not sel:
+            return None
+        if sel[0].startswith(GROUP_PREFIX):
+            return sel[0][len(GROUP_PREFIX):]
+        g = self.scene.graph
+        return module_of(g.node(sel[0])) if g is not None and sel[0] in g else None
+
+    def collapse_module(self, path: str) -> None:
+        self._relayout_focus = path
+        self.controller.collapse_module(path)
+
+    def expand_module(self, path: str) -> None:
+        self._relayout_focus = path
+        self.controller.expand_module(path)
+
+    def collapse_selected(self) -> None:
+        path = self._selected_module()
+        if path is None:
+            self.show_info("Select a node that belongs to a module first, then Collapse Module.")
+            return
+        self.collapse_module(path)
+
+    def expand_selected(self) -> None:
+        from ..core.grouping import GROUP_PREFIX
+
+        sel = self.scene.selected_ids()
+        if not sel or not sel[0].startswith(GROUP_PREFIX):
+            self.show_info("Select a collapsed module's box first, then Expand Module.")
+            return
+        self.expand_module(sel[0][len(GROUP_PREFIX):])
+
+    def collapse_overview(self) -> None:
+        from ..core.grouping import initial_collapse
+
+        if self.scene.graph is not None:
+            self._relayout_focus = None
+            self.controller.set_collapsed(initial_collapse(self.scene.graph))
+
+    def set_auto_collapse(self, on: bool) -> None:
+        self.controller.auto_collapse = bool(on)
+        self.settings.setValue("view/auto_collapse", "true" if on else "false")
+
+    @Slot(object, object)
+    def on_relayout(self, graph, layout) -> None:
+        """Modules were collapsed or expanded: the same graph drawn anew; the debugger's
+        state, the execution list and the inspector stay."""
+        if graph is not self.scene.graph:
+            return
+        if getattr(self, "_relayout_focus", None) is None:
+            self._relayout_focus = ""
+        self.scene.set_graph(graph, layout, chunked=True)
+        self._apply_breakpoint_marks()
+        if self.search_bar.isVisible() and self.search_bar.edit.text():
+            self.on_search(self.search_bar.edit.text())
+        groups = len(self.scene.collapsed())
+        self.status_graph.setText(f"{len(graph.nodes)} nodes in {len(layout.node_index)} boxes"
+                                  + (f" ({groups} modules collapsed)" if groups else ""))
+
+    def _show_group(self, gid: str) -> None:
+        """The inspector for a collapsed module's box."""
+        import html
+
+        from ..core.grouping import GROUP_PREFIX
+
+        items = self.scene.items_by_id.get(gid) or []
+        members = items[0].members if items else []
+        path = gid[len(GROUP_PREFIX):]
+        ran = [m for m in members if m.exec_order is not None]
+        leaves = [m.label for m in members if m.kind == LEAF]
+        self.inspector.clear()
+        self.inspector.text.setHtml(
+            f"<h3>module {html.escape(path)}</h3><p>collapsed: {len(members)} nodes, {len(ran)} ran"
+            + (f"; leaves {html.escape(', '.join(leaves[:12]))}{' …' if len(leaves) > 12 else ''}" if leaves else "")
+            + "</p><p>Double-click the box (or Ctrl+]) to expand it.</p>")
+
     def select_module(self, path: str) -> None:
         """Select every node of a module (or a parameter's leaf) and zoom to them."""
         g = self.scene.graph

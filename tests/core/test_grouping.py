@@ -109,3 +109,33 @@ def test_initial_collapse_on_a_transformer():
     assert len(gg2.nodes) > len(gg.nodes)
     lay = layout_graph(gg2)
     assert np.isfinite(lay.x).all() and len(lay.edges) == len(gg2.edges)
+
+
+def test_initial_collapse_is_no_overview_for_a_single_repeated_cell():
+    import torch
+    from torch import nn
+
+    from graphviz_app.core.session import Session
+    from graphviz_app import Scenario
+    from graphviz_app.core.grouping import group_graph, initial_collapse
+
+    class Unrolled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.RNNCell(4, 4)
+
+        def forward(self, xs):
+            h = torch.zeros(1, 4)
+            for x in xs:
+                h = self.cell(x, h)
+            return h
+
+    net = Unrolled()
+    sc = Scenario("rnn", model=net, inputs=torch.randn(60, 1, 4), targets=torch.zeros(1, 4), loss_fn=nn.MSELoss())
+    graph = Session(sc).forward()
+    assert len(graph.nodes) > 300
+    # Collapsing "cell" would leave a handful of boxes: the graph opens expanded instead.
+    assert initial_collapse(graph) == set()
+    assert "cell" in initial_collapse(graph, min_boxes=1)
+    grouped, _ = group_graph(graph, {"cell"})
+    assert len(grouped.nodes) < 8

@@ -76,11 +76,11 @@ def main(state: str, path: str, settings: str) -> int:
         entered = threading.Event()
         real = controller_mod.compute_layout
 
-        def slow_layout(graph, direction):
+        def slow_layout(graph, direction, *args):
             entered.set()
             for _ in range(50):  # a layout that takes long
-                real(graph, direction)
-            return real(graph, direction)
+                real(graph, direction, *args)
+            return real(graph, direction, *args)
 
         controller_mod.compute_layout = slow_layout
         c.set_direction("BT")

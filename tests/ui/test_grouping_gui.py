@@ -1,0 +1,121 @@
+"""Module grouping in the window: a large model opens collapsed, boxes expand and
+collapse from the graph (double-click, context menu, View menu) while the backward
+debugger keeps its place."""
+
+from PySide6.QtCore import QPointF, Qt
+
+from ui_helpers import Pauses, open_file, write_scenario
+
+TRANSFORMER = """
+def build(device="cpu"):
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32, dropout=0.0,
+                                       batch_first=True)
+    net = nn.TransformerEncoder(layer, num_layers=8, enable_nested_tensor=False).to(device)
+    X = torch.randn(2, 4, 16, device=device)
+    return Scenario("transformer", model=net, inputs=X, targets=torch.zeros(2, 4, 16, device=device),
+                    loss_fn=nn.MSELoss())
+"""
+
+
+def boxes(window):
+    return len(window.scene.items_by_id)
+
+
+def menu_action(menu, text):
+    return next(a for a in menu.actions() if a.text() == text)
+
+
+def relayout(qtbot, window, trigger):
+    with qtbot.waitSignal(window.scene.built, timeout=30000):
+        trigger()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10000)
+
+
+def test_large_model_opens_collapsed_and_boxes_expand(qtbot, window, tmp_path):
+    graph = open_file(qtbot, window, write_scenario(tmp_path, TRANSFORMER))
+    assert len(graph.nodes) > 300
+    collapsed = window.scene.collapsed()
+    assert collapsed and all(p.startswith("layers.") for p in collapsed), collapsed
+    assert boxes(window) <= 300 < len(graph.nodes)
+    assert "boxes" in window.status_graph.text()
+
+    # Stepping backward inside a collapsed layer highlights that layer's box.
+    p = Pauses(window)
+    for i in range(200):
+        window.act_step.trigger()
+        p.wait_next(qtbot, i)
+        paused = window.controller.debugger.paused_at
+        box = window.scene.box_id(paused)
+        if box.startswith("group:") and i > 3:
+            break
+    assert box.startswith("group:layers.")
+    item = window.scene.items_by_id[box][0]
+    assert item.current and item.executed
+    assert "ran" in item.detail and "nodes" in item.detail
+    rows = window.exec_list.count()
+
+    # Double-click the box: it expands one level, the debugger is still paused there.
+    window.scene.clearSelection()
+    view = window.view
+    pos = view.mapFromScene(item.sceneBoundingRect().center())
+    before = boxes(window)
+    relayout(qtbot, window, lambda: qtbot.mouseDClick(view.viewport(), Qt.LeftButton, pos=pos))
+    path = box[len("group:"):]
+    assert path not in window.scene.collapsed()
+    assert boxes(window) > before
+    assert window.controller.debugger.paused_at == paused
+    assert window.exec_list.count() == rows
+    assert window.scene.box_id(paused) != box  # now drawn in its own box (or a sub-module's)
+    assert any(it.current for it in window.scene.items_for(paused))
+
+    # The context menu of a node collapses its module again.
+    window.scene.select_node(paused)
+    menu = window.node_menu(paused)
+    relayout(qtbot, window, menu_action(menu, f"Collapse Module {path}").trigger)
+    assert path in window.scene.collapsed()
+    assert window.scene.box_id(paused) == box
+
+    # The group's context menu expands it; View → Expand All shows every node.
+    menu = window.node_menu(box)
+    relayout(qtbot, window, menu_action(menu, "Expand Module").trigger)
+    assert path not in window.scene.collapsed()
+    relayout(qtbot, window, window.act_expand_all.trigger)
+    assert not window.scene.collapsed()
+    assert len(window.scene.items_for(paused)) >= 1 and window.scene.box_id(paused) == paused
+
+    # Continue to the end: leaf gradients are the same as without grouping.
+    with qtbot.waitSignal(window.controller.backward_finished, timeout=60000) as blocker:
+        window.act_continue.trigger()
+    assert blocker.args[0].status == "finished"
+
+
+def test_selecting_a_group_box_explains_it(qtbot, window, tmp_path):
+    open_file(qtbot, window, write_scenario(tmp_path, TRANSFORMER))
+    gid = sorted(i for i in window.scene.items_by_id if i.startswith("group:"))[0]
+    window.scene.select_node(gid)
+    text = window.inspector.toPlainText()
+    assert f"module {gid[len('group:'):]}" in text and "nodes" in text and "expand" in text
+
+
+def test_open_collapsed_can_be_switched_off_and_is_remembered(qtbot, window, tmp_path):
+    from graphviz_app.ui.main_window import MainWindow
+
+    path = write_scenario(tmp_path, TRANSFORMER)
+    window.act_auto_collapse.trigger()  # off
+    graph = open_file(qtbot, window, path)
+    assert not window.scene.collapsed()
+    assert boxes(window) >= len(graph.nodes)
+    window.settings.sync()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    try:
+        assert not again.act_auto_collapse.isChecked() and not again.controller.auto_collapse
+    finally:
+        again.controller.shutdown()
+
+
+def test_small_graphs_open_expanded(qtbot, window, examples_dir):
+    graph = open_file(qtbot, window, examples_dir / "two_layer_single_sample.py")
+    assert not window.scene.collapsed()
+    assert window.scene.box_id(graph.nodes[0].id) == graph.nodes[0].id
