@@ -6,6 +6,8 @@ Run: ``python bench/recorder.py [--steps 20000]``. Prints microseconds per step 
 - ``rec.step(loss)`` with the defaults (loss every step, gradient norms every 50
   steps, batched flushes, no snapshots),
 - the same without gradient norms, and with gradient norms on every step,
+- a step between snapshots of a recorder that snapshots (``every`` > 0, a model:
+  module hooks go in only before a due step), timed after step 0's snapshot,
 
 and the cost of one snapshot step (``rec.backward`` + ``rec.step`` with a full
 snapshot) for a small MLP. The step cost is measured on a fixed loss tensor so the
@@ -37,11 +39,12 @@ def make():
 
 
 def per_step_us(fn, steps: int, repeat: int = 3) -> float:
+    """Best of ``repeat`` runs; ``fn`` may return the seconds to count (else all of it)."""
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn(steps)
-        best = min(best, time.perf_counter() - t0)
+        took = fn(steps)
+        best = min(best, took if took is not None else time.perf_counter() - t0)
     return best / steps * 1e6
 
 
@@ -69,18 +72,30 @@ def main() -> int:
 
         return run
 
+    def between_snapshots(n):
+        d = tempfile.mkdtemp(dir=tmp)
+        with Recorder(d, model=model, every=10 * n, grad_norms_every=0) as rec:
+            step = rec.step
+            step(loss)  # step 0: a snapshot (the module hooks were in for it), not timed
+            t0 = time.perf_counter()
+            for _ in range(n):
+                step(loss)
+            return time.perf_counter() - t0
+
     base = per_step_us(bare, args.steps)
     rows = [
         ("bare loop", base),
         ("rec.step(loss), defaults (grad norms every 50)", per_step_us(recorded(50), args.steps)),
         ("rec.step(loss), no grad norms", per_step_us(recorded(0), args.steps)),
         ("rec.step(loss), grad norms every step", per_step_us(recorded(1), args.steps)),
+        ("rec.step(loss), no grad norms, between snapshots", per_step_us(between_snapshots, args.steps)),
     ]
     print(f"{'per step':<52}{'µs':>10}{'over bare':>12}")
     for name, us in rows:
         print(f"{name:<52}{us:>10.2f}{us - base:>12.2f}")
 
-    # One snapshot step: capture, observed backward, summaries, JSON, rename.
+    # One snapshot step: forward under the module hooks, capture, observed backward,
+    # summaries, JSON, rename.
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     d = tempfile.mkdtemp(dir=tmp)
     n_snap = 20

@@ -11,8 +11,9 @@ afterwards. Every step appends the loss to rank0/loss.jsonl; every --every steps
 point of the loss curve, to load that step's graph with all its gradients.
 
 What to look at: in a snapshot, the gradients reaching the first Linear layer
-shrink as the loss falls; compare step 0 with the last snapshot. Opened as a
-scenario file, this is the same model, data and optimizer.
+(the nodes of module 0; the recorder names each node's module) shrink as the loss
+falls; compare step 0 with the last snapshot. Opened as a scenario file, this is
+the same model, data and optimizer.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Scenario", "sgd_update", "leaves_from", "capture", "snapshot", "Recorder", "__version__"]
+__all__ = ["Scenario", "sgd_update", "leaves_from", "capture", "snapshot", "track", "Recorder", "__version__"]
 
 _LAZY = {
     "Scenario": ("graphviz_app.core.scenario", "Scenario"),
@@ -18,6 +18,7 @@ _LAZY = {
     "leaves_from": ("graphviz_app.core.scenario", "leaves_from"),
     "capture": ("graphviz_app.core.capture", "capture"),
     "snapshot": ("graphviz_app.record", "snapshot"),
+    "track": ("graphviz_app.record", "track"),
     "Recorder": ("graphviz_app.record", "Recorder"),
 }
 

@@ -1,12 +1,13 @@
 """Record from your own training script: one-off snapshots and live run directories.
 
-Two entry points, both importable from the package root without Qt::
+Three entry points, all importable from the package root without Qt::
 
     import graphviz_app
 
-    # one snapshot of one graph, with every node's gradients
-    loss = loss_fn(model(x), y)
-    graphviz_app.snapshot(loss, "loss.json", model=model, backward=True)  # runs the backward
+    # one snapshot of one graph, with every node's gradients and module path
+    with graphviz_app.track(model) as modules:   # optional: module paths (hidden, relu, ...)
+        loss = loss_fn(model(x), y)
+    graphviz_app.snapshot(loss, "loss.json", model=model, modules=modules, backward=True)
     optimizer.step()
 
     # a training loop: loss log every step, a full snapshot every 100 steps
@@ -18,6 +19,7 @@ Two entry points, both importable from the package root without Qt::
             optimizer.step()
             rec.step(loss)
 
+The recorder tracks module paths by itself on snapshot steps (see :class:`Recorder`).
 The run directory layout is documented in :mod:`graphviz_app.core.run_dir`; open it
 in the app with File → Open Run Directory, while the script runs or afterwards.
 """
@@ -41,7 +43,7 @@ from .core import run_dir as layout
 _wall = time.time
 _monotonic = time.monotonic
 
-__all__ = ["snapshot", "Recorder"]
+__all__ = ["snapshot", "track", "Recorder"]
 
 
 def _output_list(output: Any) -> list[Any]:
@@ -64,10 +66,10 @@ def _scalar(output: Any) -> float | None:
     return v if math.isfinite(v) else float("nan")
 
 
-def _capture(output: Any, names: Mapping[str, Any] | None, model: Any):
+def _capture(output: Any, names: Mapping[str, Any] | None, model: Any, modules: Any = None):
     from .core.capture import capture
 
-    graph = capture(output, names=names, model=model)
+    graph = capture(output, names=names, model=model, modules=modules)
     if not graph.nodes:
         raise ValueError(
             "the output has no autograd graph: it does not require grad (was it computed "
@@ -87,12 +89,33 @@ def _summarize_leaves(graph) -> None:
             node.grad = summarize(var.grad) if var is not None else None
 
 
+def track(model: Any = None):
+    """A context manager that notes which module made each autograd node.
+
+    Wrap the forward in it and hand it to :func:`snapshot`, so op nodes carry their
+    module path (``encoder.layers.3.linear1``; a loss module called beside ``model``
+    is named by its class, e.g. ``MSELoss``), as in the app::
+
+        with graphviz_app.track(model) as modules:
+            loss = loss_fn(model(x), y)
+        graphviz_app.snapshot(loss, "loss.json", model=model, modules=modules)
+
+    It installs two global module forward hooks for the duration of the block, on
+    the thread that enters it only. The returned mapping holds references to the
+    graph's nodes: let it go (or ``modules.clear()``) when the snapshot is written.
+    """
+    from .core.modules import ModuleTracker
+
+    return ModuleTracker(model)
+
+
 def snapshot(
     output: Any,
     path: str | os.PathLike,
     *,
     names: Mapping[str, Any] | None = None,
     model: Any = None,
+    modules: Mapping[Any, str] | None = None,
     backward: bool = False,
     gradient: Any = None,
     meta: Mapping[str, Any] | None = None,
@@ -100,7 +123,9 @@ def snapshot(
     """Capture the autograd graph of ``output`` and write it as a snapshot file.
 
     Call it before your own ``backward()``. ``names`` names free leaf tensors
-    (``{"x": x}``), ``model`` names its parameters. With ``backward=True`` the
+    (``{"x": x}``), ``model`` names its parameters, ``modules`` (from :func:`track`
+    around the forward) gives op nodes their module path; without it their
+    ``module`` is ``None``. With ``backward=True`` the
     backward runs here, through the app's debugger, so every node's gradients are
     recorded; the leaves' ``.grad`` end up as after ``output.backward()`` (go on with
     ``optimizer.step()``, do not call backward again). ``gradient`` is backward's
@@ -112,7 +137,7 @@ def snapshot(
     """
     from .core import snapshot as snapfmt
 
-    graph = _capture(output, names, model)
+    graph = _capture(output, names, model, modules)
     graph.meta.update(source="script", loss=_scalar(output))
     if meta:
         graph.meta.update(meta)
@@ -249,6 +274,15 @@ class Recorder:
     node's gradients; with a plain ``loss.backward()`` a snapshot holds the graph
     and the parameters' gradients only.
 
+    With a ``model``, snapshots carry each op node's module path, as in the app:
+    when the coming step is due for a snapshot (at :meth:`open` for step 0, at the
+    end of the previous :meth:`step`, or on :meth:`snapshot_now`), the recorder
+    installs module forward hooks (:func:`track`) and removes them once that step's
+    graph is captured. Other steps run without hooks. A forward that runs before the
+    hooks go in (e.g. :meth:`snapshot_now` called after it) leaves ``module`` as
+    ``None``; ``track_modules=False`` turns the hooks off (e.g. for a model under
+    ``torch.compile``, where changing hooks can cost a recompile).
+
     A step that writes nothing costs a few microseconds: loss tensors are kept
     (detached) and turned into numbers in batches, every ``flush_every`` steps or
     ``flush_seconds`` seconds, so there is no host sync per step. Gradient norms
@@ -275,6 +309,7 @@ class Recorder:
         grad_norms_every: int | None = 50,
         flush_every: int = 100,
         flush_seconds: float = 1.0,
+        track_modules: bool = True,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.model = model
@@ -284,6 +319,7 @@ class Recorder:
         self.grad_norms_every = int(grad_norms_every) if grad_norms_every else 0
         self.flush_every = max(1, int(flush_every))
         self.flush_seconds = float(flush_seconds)
+        self.track_modules = bool(track_modules)
         self.rank = 0
         self.world_size = 1
         self.active = False
@@ -298,6 +334,8 @@ class Recorder:
         self._history: list[float] = []
         self._requested = False
         self._observed: tuple[int, Any] | None = None
+        self._track = False  # hooks go in before snapshot steps (model given, tracking on)
+        self._tracker: Any = None  # the active ModuleTracker while armed
         self._file = None
         self._last_flush = time.monotonic()
         self.snapshots_written: list[Path] = []
@@ -356,6 +394,9 @@ class Recorder:
         self._write_rank_info("running")
         atexit.register(self._at_exit)
         self._recording = True
+        self._track = self.track_modules and self.model is not None
+        if self._snapshot_due(self._next):
+            self._arm()
         return self
 
     def _run_info(self) -> dict[str, Any]:
@@ -398,6 +439,7 @@ class Recorder:
             return
         self.closed = True
         self._recording = False
+        self._disarm()
         if not self.active or self._file is None:
             return
         try:
@@ -436,8 +478,37 @@ class Recorder:
         every = self.every
         if self._observed is not None or self._requested or (every and s % every == 0):
             self._snapshot_step(s, loss)
-        elif len(buf) >= self.flush_every or _monotonic() - self._last_flush >= self.flush_seconds:
-            self.flush()
+        else:
+            if self._tracker is not None:  # armed for a step that did not come (step= skipped it)
+                self._disarm()
+            if len(buf) >= self.flush_every or _monotonic() - self._last_flush >= self.flush_seconds:
+                self.flush()
+        if every and (s + 1) % every == 0 and self._track:
+            self._arm()  # the next step's forward runs under the module hooks
+
+    # ------------------------------------------------------- module tracking
+    def _arm(self) -> None:
+        """Install the module hooks for the coming forward (no-op if on or off)."""
+        if self._tracker is None and self._track and self._recording:
+            tracker = track(self.model)
+            tracker.__enter__()
+            self._tracker = tracker
+
+    def _disarm(self) -> Any:
+        """Remove the module hooks; returns the tracker (its tags) or None."""
+        tracker, self._tracker = self._tracker, None
+        if tracker is not None:
+            tracker.__exit__(None, None, None)
+        return tracker
+
+    def _capture_tracked(self, loss: Any):
+        """Capture ``loss``'s graph with the module paths noted since arming."""
+        modules = self._disarm()
+        try:
+            return _capture(loss, self.names, self.model, modules)
+        finally:
+            if modules is not None:
+                modules.clear()  # it holds graph nodes; the graph has the paths now
 
     def _record_grad_norms(self, step: int) -> None:
         import torch
@@ -463,7 +534,7 @@ class Recorder:
         if not self.active or not self._snapshot_due(self._next):
             loss.backward(**kwargs)
             return
-        graph = _capture(loss, self.names, self.model)
+        graph = self._capture_tracked(loss)
         observer = _Observer(graph)
         observer.install()
         try:
@@ -485,9 +556,11 @@ class Recorder:
     def snapshot_now(self) -> None:
         """Make the step in progress a snapshot step: its :meth:`step` writes it.
 
-        Called before :meth:`backward`, the snapshot records every node's gradients.
+        Called before :meth:`backward`, the snapshot records every node's gradients;
+        called before the forward, its op nodes also get their module paths.
         """
         self._requested = True
+        self._arm()
 
     def _snapshot_step(self, step: int, loss: Any, flush: bool = True) -> Path | None:
         observed, self._observed = self._observed, None
@@ -495,12 +568,14 @@ class Recorder:
         if flush:
             self.flush()  # the loss log reaches this step before the snapshot appears
         if observed is not None:
+            self._disarm()
             graph = observed[1]
             graph.meta["backward_recorded"] = True
         else:
             if isinstance(loss, (int, float)) or getattr(loss, "grad_fn", None) is None:
+                self._disarm()
                 return None  # a number or a tensor without a graph: nothing to capture
-            graph = _capture(loss, self.names, self.model)
+            graph = self._capture_tracked(loss)
             _summarize_leaves(graph)
             graph.meta["backward_recorded"] = False
         try:

@@ -81,7 +81,9 @@ def test_observed_backward_snapshot_equals_the_debugger_snapshot(tmp_path):
         loss = torch.nn.functional.mse_loss(model(x), y)
         rec.backward(loss)
         rec.step(loss)
-    graphviz_app.snapshot(torch.nn.functional.mse_loss(twin(x), y), tmp_path / "ref.json", model=twin, backward=True)
+    with graphviz_app.track(twin) as modules:  # the recorder tracks modules on snapshot steps
+        ref_loss = torch.nn.functional.mse_loss(twin(x), y)
+    graphviz_app.snapshot(ref_loss, tmp_path / "ref.json", model=twin, modules=modules, backward=True)
     got = json.loads((tmp_path / "run" / "rank0" / "snapshots" / "step_000000.json").read_text())
     ref = json.loads((tmp_path / "ref.json").read_text())
     assert got["edges"] == ref["edges"]
