@@ -507,10 +507,49 @@ class Controller(QObject):
                 tr.progress.connect(self.training_progress.emit)
                 tr.state_changed.connect(self.training_state.emit)
                 tr.finished.connect(self._on_trained)
+                tr.debug_ready.connect(self._on_training_debug)
                 self.trainer = tr
             tr.start(steps)
 
         return self._spawn("training", job, f"Training {steps} steps…")
+
+    @property
+    def debugging_training(self) -> bool:
+        """A training step's backward is running under the debugger (see debug_training_step)."""
+        tr = self.trainer
+        return tr is not None and tr.running and tr.state == "debugging"
+
+    def debug_training_step(self) -> bool:
+        """Run the next training step's backward under the debugger, paused at its first
+        node; the loop pauses after that step (Resume goes on training)."""
+        tr = self.trainer
+        if tr is None or not tr.running:
+            self.info.emit("Start training first (Ctrl+T); then Debug Next Training Step runs the next "
+                           "step's backward node by node.")
+            return False
+        if self.debugging_training:
+            self.info.emit("A training step is already being debugged: step (F10) or continue (F5) it.")
+            return False
+        tr.debug_next_step("step")
+        return True
+
+    def _on_training_debug(self, dbg: BackwardDebugger) -> None:  # on the trainer's worker
+        """The trainer hands out the debugged step's backward: show its graph, follow it."""
+        dbg.breakpoints = self.breakpoints
+        dbg.paused.connect(self._on_dbg_paused)
+        dbg.finished.connect(self._on_training_debug_finished)
+        self.debugger = dbg
+        self._run_t0 = time.perf_counter()
+        graph = dbg.graph
+        self._publish(graph, self._layout(graph))
+        at = dbg.paused_at
+        if at is not None:  # it paused before we listened: say so now (a repeat is harmless)
+            self._on_dbg_paused(at)
+
+    def _on_training_debug_finished(self, result: BackwardResult) -> None:  # on the trainer's worker
+        self.last_run_s = time.perf_counter() - getattr(self, "_run_t0", time.perf_counter())
+        self._skip_module = None
+        self.backward_finished.emit(result)  # the trainer makes the update itself
 
     def _on_trained(self, result) -> None:  # on the trainer's worker
         self.training_finished.emit(result)

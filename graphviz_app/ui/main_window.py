@@ -265,6 +265,9 @@ class MainWindow(QMainWindow):
         self.act_resume_train = self._action("Res&ume Training", c.resume_training, "Ctrl+Shift+R", None)
         self.act_stop_train = self._action("St&op Training", c.stop_training, "Ctrl+Shift+T", None,
                                            "Stop after the current step")
+        self.act_debug_train = self._action("&Debug Next Training Step", c.debug_training_step, "Ctrl+Shift+D",
+                                            None, "Run the next training step's backward node by node; "
+                                            "training pauses after it")
         self.act_step = self._action("Backward &Step", c.step, "F10", "step", "Run backward one node at a time")
         self.act_step_into = self._action("Step &Into Module", c.step_into, "F11", None,
                                           "Forward stepping: one op. Backward: run to the next module")
@@ -369,7 +372,8 @@ class MainWindow(QMainWindow):
         run_menu = mb.addMenu("&Run")
         run_menu.addActions([self.act_rerun, self.act_forward_step])
         run_menu.addSeparator()
-        run_menu.addActions([self.act_train, self.act_pause_train, self.act_resume_train, self.act_stop_train])
+        run_menu.addActions([self.act_train, self.act_pause_train, self.act_resume_train, self.act_stop_train,
+                             self.act_debug_train])
         run_menu.addSeparator()
         self.device_menu = run_menu.addMenu("&Device")
         run_menu.addAction(self.act_sources)
@@ -422,7 +426,8 @@ class MainWindow(QMainWindow):
         self.steps_spin.setRange(1, 1_000_000)
         self.steps_spin.setValue(int(self.settings.value("run/train_steps", 100)))
         ttb.addWidget(self.steps_spin)
-        ttb.addActions([self.act_train, self.act_pause_train, self.act_resume_train, self.act_stop_train])
+        ttb.addActions([self.act_train, self.act_pause_train, self.act_resume_train, self.act_stop_train,
+                        self.act_debug_train])
         ttb.addSeparator()
         ttb.addWidget(QLabel(" Device: ", ttb))
         self.device_combo = QComboBox(ttb)
@@ -953,6 +958,10 @@ class MainWindow(QMainWindow):
                     self.act_run_to, self.act_restart, self.act_forward_step, self.act_step_into,
                     self.act_nan_hunt, self.act_explain):
             act.setEnabled(has_model and not training)
+        if c.debugging_training:  # a training step's backward is paused in the debugger
+            for act in (self.act_step, self.act_continue, self.act_run_end, self.act_run_to, self.act_step_into):
+                act.setEnabled(True)
+        self.act_debug_train.setEnabled(training and not c.debugging_training)
         self.act_abort.setEnabled(c.backward_running or c.forward_stepping)
         state = c.trainer.state if c.trainer is not None else "idle"
         self.act_pause_train.setEnabled(training and state == "running")
@@ -1233,6 +1242,8 @@ class MainWindow(QMainWindow):
             self.debug_state.setText("Training paused. Resume: Ctrl+Shift+R · click a loss point to see its step.")
         elif state == "running":
             self.debug_state.setText("Training…")
+        elif state == "debugging":
+            self.debug_state.setText("Debugging a training step: F10 steps its backward, F5 continues.")
         self._update_actions()
 
     @Slot(object)

@@ -115,3 +115,48 @@ def test_model_dock_selects_module_nodes(qtbot, window, tmp_path):
     sel = set(window.scene.selected_ids())
     want = {n.id for n in graph.nodes if n.module == "0" or (n.variable or {}).get("name", "").startswith("0.")}
     assert sel == want and len(sel) >= 3
+
+
+def test_debug_next_training_step(qtbot, window, tmp_path):
+    """Run → Debug Next Training Step: the next step's backward pauses node by node in the
+    window; F5 finishes it, training pauses after that step and resumes on request."""
+    open_file(qtbot, window, write_scenario(tmp_path, MODEL))
+    c = window.controller
+    window.steps_spin.setValue(100000)
+    states, done, paused, finished = [], [], [], []
+    c.training_state.connect(states.append)
+    c.training_finished.connect(done.append)
+    c.node_paused.connect(paused.append)
+    c.backward_finished.connect(finished.append)
+    assert not window.act_debug_train.isEnabled()  # nothing is training yet
+    window.act_train.trigger()
+    qtbot.waitUntil(lambda: window.act_debug_train.isEnabled(), timeout=20000)
+    window.act_debug_train.trigger()
+    qtbot.waitUntil(lambda: bool(paused), timeout=20000)
+    qtbot.waitUntil(lambda: window.act_step.isEnabled(), timeout=10000)
+    graph = window.scene.graph
+    assert graph is c.debugger.graph and graph.meta.get("step", 0) >= 1  # that step's own graph
+    assert paused[0] in graph and graph.node(paused[0]).exec_order == 0
+    assert "Paused after" in window.debug_state.text()
+    steps_before = len(c.trainer.loss_history)
+
+    # F10 steps that backward by one node; the loop waits meanwhile.
+    window.act_step.trigger()
+    qtbot.waitUntil(lambda: len(paused) >= 2 and paused[-1] != paused[0], timeout=10000)
+    assert window.exec_list.count() >= 2
+    assert len(c.trainer.loss_history) == steps_before
+
+    # F5: the step's backward ends; its update is made; training pauses after it.
+    window.act_continue.trigger()
+    qtbot.waitUntil(lambda: bool(finished), timeout=20000)
+    assert finished[-1].status == "finished"
+    qtbot.waitUntil(lambda: states and states[-1] == "paused", timeout=10000)
+    assert len(c.trainer.loss_history) == steps_before + 1
+    leaves = [n for n in graph.leaves() if n.grad is not None]
+    assert leaves  # the debugged step's gradients are on its leaves
+    qtbot.waitUntil(lambda: window.act_resume_train.isEnabled(), timeout=10000)
+    window.act_resume_train.trigger()
+    qtbot.waitUntil(lambda: len(c.trainer.loss_history) > steps_before + 5, timeout=10000)
+    window.act_stop_train.trigger()
+    qtbot.waitUntil(lambda: bool(done), timeout=10000)
+    assert done[0].status == "stopped"
