@@ -49,6 +49,16 @@ def node_detail(node: Node) -> str:
     return node.module or ""
 
 
+EDGE_VALUES_MAX = 4  # edges show the values of gradients up to this size, else shape and norm
+
+
+def _numel(summary: dict) -> int:
+    n = 1
+    for d in summary.get("shape", []):
+        n *= int(d)
+    return n
+
+
 def box_size(node: Node) -> tuple[float, float]:
     """Room for the label and a line of numbers."""
     chars = max(len(node.label), 16)
@@ -493,8 +503,8 @@ class GraphScene(QGraphicsScene):
             if label is not None:
                 if self.edge_label_mode == "none" or s is None:
                     label.setText("")
-                elif self.edge_label_mode == "shape_norm":
-                    label.setText(gradflow.edge_text(s))
+                elif self.edge_label_mode == "shape_norm" or _numel(s) > EDGE_VALUES_MAX:
+                    label.setText(gradflow.edge_text(s))  # a list of values would run over its neighbours
                 else:
                     label.setText(format_summary(s))
             color = None

@@ -126,3 +126,13 @@ def test_chain_rule_in_inspector_after_step(qtbot, window, examples_dir):
     assert "Chain rule" in text and "1 × 2·5 = 10" in text
     window.act_abort.trigger()
     qtbot.waitUntil(lambda: bool(p.finished), timeout=10000)
+
+
+def test_edge_labels_stay_short_on_non_scalar_gradients(qtbot, window, tmp_path):
+    from ui_helpers import MODEL
+
+    open_file(qtbot, window, write_scenario(tmp_path, MODEL))
+    _run_to_end(qtbot, window)
+    texts = [lab.text() for lab in window.scene.edge_labels.values() if lab.text()]
+    assert texts and all(len(t) <= 40 for t in texts), texts  # no lists of 32 values over the picture
+    assert any("‖g‖=" in t for t in texts)
