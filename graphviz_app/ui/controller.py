@@ -26,6 +26,13 @@ from ..core.loader import LoadError, load_path
 from ..core.session import Session
 from .graph_scene import box_size
 
+CANCELLABLE = ("loading", "building", "layout", "forward")  # jobs the user can cancel
+
+
+class Cancelled(Exception):
+    """The user cancelled a load or layout: nothing changes."""
+
+
 MAX_TABLE = 64  # tensors up to this many values are shown as a table
 MAX_IMAGE = 256  # heatmaps are reduced to at most this many rows and columns
 
@@ -145,6 +152,7 @@ class Controller(QObject):
         self._job: threading.Thread | None = None
         self._job_name = ""
         self._lock = threading.Lock()
+        self._cancel = threading.Event()
         self.last_layout_s = 0.0
         self.last_run_s = 0.0
         self.last_forward_s = 0.0
@@ -188,6 +196,7 @@ class Controller(QObject):
                 self.info.emit(f"Still busy with {self._job_name}; try again when it is done.")
                 return False
             self._job_name = name
+            self._cancel.clear()
 
             def work() -> None:
                 self.busy_changed.emit(True, message)
@@ -195,7 +204,12 @@ class Controller(QObject):
                 gc.disable()  # no full collection while the job allocates (see _publish)
                 try:
                     fn()
+                except Cancelled:
+                    self.info.emit(f"{name.capitalize()} cancelled; the previous graph is kept.")
                 except LoadError as exc:
+                    if self._cancel.is_set():  # the child that probed the file was stopped
+                        self.info.emit(f"{name.capitalize()} cancelled; the previous graph is kept.")
+                        return
                     self.failed.emit(str(exc), exc.details)
                 except BackwardSetupError as exc:  # a plain reason why backward cannot start
                     self.failed.emit(str(exc), traceback.format_exc())
@@ -221,6 +235,24 @@ class Controller(QObject):
             self._job.start()
             return True
 
+    @property
+    def cancellable(self) -> bool:
+        """A load, build, forward or layout is running and can be cancelled."""
+        return self.busy and not self.training and self._job_name in CANCELLABLE
+
+    def cancel(self) -> bool:
+        """Cancel the running load or layout: a child probing a file is stopped at once;
+        work in this process stops at its next phase (forward, capture, layout) and its
+        result is dropped, so the previous graph stays."""
+        if not self.cancellable:
+            return False
+        self._cancel.set()
+        return True
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled()
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until the current job ends (tests and shutdown only)."""
         job = self._job
@@ -238,7 +270,9 @@ class Controller(QObject):
 
         def job() -> None:
             memory.maybe_reclaim()  # the user waits for the new file anyway
-            loaded = load_path(path, device=device, safe=self.safe_load, timeout=self.load_timeout)
+            loaded = load_path(path, device=device, safe=self.safe_load, timeout=self.load_timeout,
+                               cancel=self._cancel)
+            self._check_cancel()
             if loaded.kind == "checkpoint":
                 self._apply_checkpoint(path)
                 return
@@ -255,6 +289,7 @@ class Controller(QObject):
             elif loaded.kind == "snapshot":
                 graph = loaded.graph
                 layout = self._layout(graph, new_source=True)
+                self._check_cancel()
                 self._drop_runs()
                 self._replace_session(None)
                 self.session, self.kind, self.path = None, "snapshot", path
@@ -277,7 +312,9 @@ class Controller(QObject):
         check_scenario_device(scenario)  # names tensors left on another device
         session = Session(scenario, source=str(path))
         graph = self._forward(session)
+        self._check_cancel()
         layout = self._layout(graph, new_source=True)
+        self._check_cancel()
         self._drop_runs()
         self._replace_session(session)
         self.session, self.kind, self.path = session, "scenario", path
@@ -299,6 +336,7 @@ class Controller(QObject):
         def job() -> None:
             t0 = time.perf_counter()
             layout = compute_layout(graph, direction, paths)
+            self._check_cancel()
             self.last_layout_s = time.perf_counter() - t0
             self.collapsed = paths
             self.layout = layout
@@ -333,7 +371,7 @@ class Controller(QObject):
         device = self.device
 
         def job() -> None:
-            scenario = build_model_safely(path, choice, device, timeout=self.load_timeout)
+            scenario = build_model_safely(path, choice, device, timeout=self.load_timeout, cancel=self._cancel)
             self._show_scenario(scenario, path)
 
         return self._spawn("loading", job, f"Building {choice.class_name} from {path.name}…")
@@ -346,7 +384,8 @@ class Controller(QObject):
         device = self.device
 
         def job() -> None:
-            scenario = load_program_safely(path, device, input_shapes=input_shapes, timeout=self.load_timeout)
+            scenario = load_program_safely(path, device, input_shapes=input_shapes, timeout=self.load_timeout,
+                                           cancel=self._cancel)
             self._show_scenario(scenario, path)
 
         return self._spawn("loading", job, f"Loading {path.name}…")
@@ -376,7 +415,9 @@ class Controller(QObject):
             sc = scenario(self.device) if callable(scenario) else scenario
             session = Session(sc, source=source)
             graph = self._forward(session)
+            self._check_cancel()
             layout = self._layout(graph, new_source=True)
+            self._check_cancel()
             self._drop_runs()
             self._replace_session(session)
             self.session, self.kind, self.path = session, "scenario", None
@@ -432,7 +473,12 @@ class Controller(QObject):
         graph = self.graph
         if graph is None:
             return
-        self._spawn("layout", lambda: self._publish(graph, self._layout(graph)), "Laying out…")
+        def job() -> None:
+            layout = self._layout(graph)
+            self._check_cancel()
+            self._publish(graph, layout)
+
+        self._spawn("layout", job, "Laying out…")
 
     def set_device(self, device: str) -> bool:
         """Run the scenario on ``device`` from now on (reloads it there)."""

@@ -265,6 +265,8 @@ class MainWindow(QMainWindow):
         self.act_resume_train = self._action("Res&ume Training", c.resume_training, "Ctrl+Shift+R", None)
         self.act_stop_train = self._action("St&op Training", c.stop_training, "Ctrl+Shift+T", None,
                                            "Stop after the current step")
+        self.act_cancel = self._action("&Cancel Loading", self.cancel_work, "Ctrl+Shift+X", None,
+                                       "Stop the load or layout in progress; the current graph stays")
         self.act_debug_train = self._action("&Debug Next Training Step", c.debug_training_step, "Ctrl+Shift+D",
                                             None, "Run the next training step's backward node by node; "
                                             "training pauses after it")
@@ -375,6 +377,8 @@ class MainWindow(QMainWindow):
         run_menu.addActions([self.act_train, self.act_pause_train, self.act_resume_train, self.act_stop_train,
                              self.act_debug_train])
         run_menu.addSeparator()
+        run_menu.addAction(self.act_cancel)
+        run_menu.addSeparator()
         self.device_menu = run_menu.addMenu("&Device")
         run_menu.addAction(self.act_sources)
 
@@ -452,6 +456,13 @@ class MainWindow(QMainWindow):
         for w in (self.status_graph, self.status_device, self.status_times):
             sb.addPermanentWidget(w)
         sb.addPermanentWidget(self.progress)
+        from PySide6.QtWidgets import QToolButton
+
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setDefaultAction(self.act_cancel)
+        self.cancel_button.hide()
+        sb.addPermanentWidget(self.cancel_button)
 
     def _connect(self) -> None:
         c = self.controller
@@ -908,6 +919,7 @@ class MainWindow(QMainWindow):
         busy = busy or self.controller.busy
         self.progress.setRange(0, 0)
         self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy and self.controller.cancellable)
         if busy:
             self.statusBar().showMessage(message)
         else:
@@ -962,6 +974,7 @@ class MainWindow(QMainWindow):
             for act in (self.act_step, self.act_continue, self.act_run_end, self.act_run_to, self.act_step_into):
                 act.setEnabled(True)
         self.act_debug_train.setEnabled(training and not c.debugging_training)
+        self.act_cancel.setEnabled(c.cancellable)
         self.act_abort.setEnabled(c.backward_running or c.forward_stepping)
         state = c.trainer.state if c.trainer is not None else "idle"
         self.act_pause_train.setEnabled(training and state == "running")
@@ -1318,6 +1331,10 @@ class MainWindow(QMainWindow):
         self.view.setFocus()
 
     # ---------------------------------------------------------------- model
+    def cancel_work(self) -> None:
+        if self.controller.cancel():
+            self.statusBar().showMessage("Cancelling…")
+
     # ------------------------------------------------------------ grouping
     def _module_box_ids(self, path: str) -> list[str]:
         """Boxes on screen that show ``path``: its collapsed box, or its nodes' boxes."""
