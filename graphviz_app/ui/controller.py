@@ -37,8 +37,10 @@ MAX_TABLE = 64  # tensors up to this many values are shown as a table
 MAX_IMAGE = 256  # heatmaps are reduced to at most this many rows and columns
 
 
-def compute_layout(graph: Graph, direction: str, collapsed=()):
-    """Layout of ``graph`` with the modules in ``collapsed`` drawn as one box each.
+def compute_layout(graph: Graph, direction: str, collapsed=(), engine: str = "embedded",
+                   cancel: threading.Event | None = None, timeout: float = 120.0):
+    """Layout of ``graph`` with the modules in ``collapsed`` drawn as one box each, by
+    the embedded engine or (``engine="dot"``) Graphviz dot in a child process.
 
     The layout carries what it drew: ``layout.drawn`` (the grouped graph, or ``graph``)
     and ``layout.box_of`` (node id -> box id; empty when nothing is collapsed)."""
@@ -47,7 +49,16 @@ def compute_layout(graph: Graph, direction: str, collapsed=()):
 
     drawn, box_of = (group_graph(graph, collapsed) if collapsed else (graph, {}))
     sizes = [box_size(n) for n in drawn.nodes]
-    layout = layout_graph(drawn, direction=direction, sizes=sizes)
+    if engine == "dot":
+        from ..core.dot_layout import DotCancelled, dot_layout
+
+        try:
+            layout = dot_layout(drawn, direction, sizes, timeout=timeout, cancel=cancel)
+        except DotCancelled:
+            raise Cancelled() from None
+    else:
+        layout = layout_graph(drawn, direction=direction, sizes=sizes)
+    layout.engine = engine
     layout.drawn = drawn
     layout.box_of = box_of if collapsed else {}
     return layout
@@ -143,6 +154,8 @@ class Controller(QObject):
         self.keep_snapshots = 20
         self.collapsed: set[str] = set()  # module paths drawn as one box each
         self.auto_collapse = True  # a large model opens collapsed to at most ~300 boxes
+        self.layout_engine = "embedded"  # or "dot" (Graphviz, when installed; core.dot_layout)
+        self.dot_timeout = 120.0
         # Python files and programs are first run in a child process with this time limit
         # (core.user_code), so a file that exits, hangs or crashes cannot take the app down.
         self.safe_load = True
@@ -323,6 +336,33 @@ class Controller(QObject):
         self.source_changed.emit(str(path), "scenario")
         self._emit_loss(session)
 
+    def _compute(self, graph: Graph, direction: str, collapsed):
+        """compute_layout with the chosen engine; dot that fails or runs too long falls
+        back to the embedded layout with a message."""
+        if self.layout_engine == "dot":
+            from ..core.dot_layout import DotError
+
+            try:
+                return compute_layout(graph, direction, collapsed, "dot", self._cancel, self.dot_timeout)
+            except DotError as exc:
+                self.info.emit(f"Graphviz dot: {exc}. The embedded layout is shown instead.")
+        return compute_layout(graph, direction, collapsed)
+
+    def set_layout_engine(self, engine: str) -> None:
+        """"embedded" (default) or "dot"; lays the current graph out again."""
+        self.layout_engine = "dot" if engine == "dot" else "embedded"
+        graph = self.graph
+        if graph is None:
+            return
+
+        def job() -> None:
+            layout = self._layout(graph)
+            self._check_cancel()
+            self.layout = layout
+            self.relayout_ready.emit(graph, layout)
+
+        self._spawn("layout", job, "Laying out with Graphviz dot…" if engine == "dot" else "Laying out…")
+
     # ------------------------------------------------------------- grouping
     def set_collapsed(self, paths) -> bool:
         """Draw the modules in ``paths`` as one box each (relayout on a worker; the
@@ -335,7 +375,7 @@ class Controller(QObject):
 
         def job() -> None:
             t0 = time.perf_counter()
-            layout = compute_layout(graph, direction, paths)
+            layout = self._compute(graph, direction, paths)
             self._check_cancel()
             self.last_layout_s = time.perf_counter() - t0
             self.collapsed = paths
@@ -450,7 +490,7 @@ class Controller(QObject):
         if new_source:
             self.collapsed = initial_collapse(graph) if self.auto_collapse else set()
         shown = self.collapsed & module_paths(graph) if self.collapsed else set()
-        layout = compute_layout(graph, self.direction, shown)
+        layout = self._compute(graph, self.direction, shown)
         self.last_layout_s = time.perf_counter() - t0
         return layout
 

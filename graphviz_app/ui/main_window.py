@@ -37,6 +37,7 @@ from ..core import gradflow
 from ..core.debugger import BP_MODULE, BP_NODE, BP_NONFINITE, BP_NORM_ABOVE, BP_TYPE, BackwardResult, Breakpoint
 from ..core.graph import LEAF, Graph
 from . import theme
+from .app import make_settings  # startup reads the settings before this module loads
 from .controller import Controller
 from .debugger_panel import DebuggerPanel
 from .graph_scene import GraphScene, GraphView
@@ -51,18 +52,6 @@ OPEN_FILTER = (
     "TorchScript / torch.export program (*.pt *.pt2);;Checkpoint (*.pt *.pth *.ckpt);;Snapshot (*.json);;All files (*)"
 )
 EXPLAIN_MAX_NAMES = 400  # explain missing .grad automatically for models up to this many tensors
-
-
-def make_settings() -> QSettings:
-    """The app's QSettings; tests and scripts can redirect it with GRAPHVIZ_APP_SETTINGS."""
-    where = os.environ.get("GRAPHVIZ_APP_SETTINGS")
-    if where:
-        if where == "test":
-            import tempfile
-
-            where = os.path.join(tempfile.gettempdir(), f"graphviz_app_test_{os.getpid()}.ini")
-        return QSettings(where, QSettings.IniFormat)
-    return QSettings("graphviz_app", "graphviz_app")
 
 
 class _Overlay(QObject):
@@ -334,6 +323,23 @@ class MainWindow(QMainWindow):
             act.setChecked(self.theme_name == name)
             act.triggered.connect(lambda checked, n=name: self._apply_theme(n))
 
+        from ..core.dot_layout import dot_available
+
+        self.engine_group = QActionGroup(self)
+        self.act_engine_embedded = QAction("&Embedded Layout (fast)", self, checkable=True)
+        self.act_engine_dot = QAction("Graphviz &dot Layout", self, checkable=True)
+        has_dot = dot_available() is not None
+        self.act_engine_dot.setEnabled(has_dot)
+        self.act_engine_dot.setStatusTip("Lay the graph out with Graphviz dot (slow on big graphs; cancellable)"
+                                         if has_dot else "Graphviz dot is not installed (not on PATH)")
+        engine = str(self.settings.value("view/layout_engine", "embedded"))
+        engine = engine if engine == "dot" and has_dot else "embedded"
+        self.controller.layout_engine = engine
+        for act, name in ((self.act_engine_embedded, "embedded"), (self.act_engine_dot, "dot")):
+            self.engine_group.addAction(act)
+            act.setChecked(engine == name)
+            act.triggered.connect(lambda checked, n=name: self.set_layout_engine(n))
+
         # The Debugger dock's buttons.
         panel = self.debugger_panel
         from PySide6.QtWidgets import QHBoxLayout, QToolButton
@@ -400,6 +406,8 @@ class MainWindow(QMainWindow):
         view_menu.addActions([self.act_flow, self.act_edge_norms])
         view_menu.addSeparator()
         view_menu.addActions([self.act_tb, self.act_bt])
+        engine_menu = view_menu.addMenu("Layout &Engine")
+        engine_menu.addActions([self.act_engine_embedded, self.act_engine_dot])
         view_menu.addSeparator()
         view_menu.addActions([self.act_light, self.act_dark])
         view_menu.addSeparator()
@@ -566,6 +574,12 @@ class MainWindow(QMainWindow):
         self.plots.set_dark(name == "dark")
         self.run_view.set_dark(name == "dark")
         self.minimap.schedule()
+
+    def set_layout_engine(self, engine: str) -> None:
+        self.settings.setValue("view/layout_engine", engine)
+        self.act_engine_embedded.setChecked(engine != "dot")
+        self.act_engine_dot.setChecked(engine == "dot")
+        self.controller.set_layout_engine(engine)
 
     def set_direction(self, direction: str) -> None:
         self.settings.setValue("view/direction", direction)
@@ -800,7 +814,8 @@ class MainWindow(QMainWindow):
             if not (ids and self.view.zoom_to(ids)):
                 self.view.initial_view()
         c = self.controller
-        times = [f"layout {c.last_layout_s * 1000:.0f} ms", f"scene {build_s * 1000:.0f} ms"]
+        engine = " (dot)" if getattr(self.scene.layout, "engine", "") == "dot" else ""
+        times = [f"layout{engine} {c.last_layout_s * 1000:.0f} ms", f"scene {build_s * 1000:.0f} ms"]
         if c.last_forward_s:
             times.insert(0, f"forward {c.last_forward_s * 1000:.0f} ms")
         self.status_times.setText(" · ".join(times))

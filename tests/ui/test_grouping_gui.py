@@ -119,3 +119,27 @@ def test_small_graphs_open_expanded(qtbot, window, examples_dir):
     graph = open_file(qtbot, window, examples_dir / "two_layer_single_sample.py")
     assert not window.scene.collapsed()
     assert window.scene.box_id(graph.nodes[0].id) == graph.nodes[0].id
+
+
+def test_graphviz_dot_engine_from_the_view_menu(qtbot, window, examples_dir):
+    import pytest
+
+    from graphviz_app.core.dot_layout import dot_available
+
+    if dot_available() is None:
+        assert not window.act_engine_dot.isEnabled()  # offered only when installed
+        pytest.skip("Graphviz dot is not installed")
+    graph = open_file(qtbot, window, examples_dir / "chain_rule.py")
+    with qtbot.waitSignal(window.scene.built, timeout=60000):
+        window.act_engine_dot.trigger()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10000)
+    assert window.scene.graph is graph and window.scene.layout.engine == "dot"
+    assert "layout (dot)" in window.status_times.text()
+    assert str(window.settings.value("view/layout_engine")) == "dot"
+    # Backward stepping works the same on dot's drawing.
+    with qtbot.waitSignal(window.controller.backward_finished, timeout=30000):
+        window.act_run_end.trigger()
+    qtbot.waitUntil(lambda: "20" in window.scene.shown_detail(graph.leaf("x").id), timeout=10000)
+    with qtbot.waitSignal(window.scene.built, timeout=60000):
+        window.act_engine_embedded.trigger()
+    assert window.scene.layout.engine == "embedded"
