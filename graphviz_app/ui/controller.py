@@ -589,7 +589,7 @@ class Controller(QObject):
                 n = len(self.graph.nodes) if self.graph is not None else 0
                 every = 1 if n <= 1500 else (10 if n <= 8000 else 0)
                 tr = Trainer(session.scenario, steps, keep=self.keep_snapshots, snapshot_every=every,
-                             emit_interval=0.05)
+                             emit_interval=0.25)
                 tr.progress.connect(self.training_progress.emit)
                 tr.state_changed.connect(self.training_state.emit)
                 tr.finished.connect(self._on_trained)
