@@ -183,7 +183,7 @@ class NodeItem(QGraphicsItem):
         if self.flow is not None:
             painter.setPen(QColor("#ffffff" if fill.lightness() < 120 else "#1b1b1b"))
         else:
-            painter.setPen(QColor("#1b1b1b" if c is LIGHT or self.node.kind != "op" else c.text))
+            painter.setPen(QColor("#1b1b1b" if c is LIGHT else c.text))
         font = painter.font()
         font.setPointSizeF(9.0)
         font.setBold(True)
@@ -196,14 +196,15 @@ class NodeItem(QGraphicsItem):
             painter.setFont(font)
             if self.flow is None:
                 has_grad = self.node.kind == LEAF and self.node.grad is not None
-                painter.setPen(QColor(c.grad_text) if has_grad or self.executed else QColor("#444444"))
+                quiet = "#444444" if c is LIGHT else c.border
+                painter.setPen(QColor(c.grad_text) if has_grad or self.executed else QColor(quiet))
             bottom = QRectF(self._rect.left() + 4, top.bottom() + 2, self.w - 8, LINE_H)
             painter.drawText(bottom, Qt.AlignHCenter | Qt.AlignVCenter, _elide(self.detail, font, self.w - 8))
 
 
 def _elide(text: str, font: QFont, width: float) -> str:
     text = text.replace("\n", " ")
-    if len(text) * 5 < width:  # cheap common case
+    if len(text) * 7.5 < width:  # cheap common case
         return text
     return QFontMetricsF(font).elidedText(text, Qt.ElideRight, width)
 

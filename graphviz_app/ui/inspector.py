@@ -32,6 +32,9 @@ from ..core.graph import LEAF, Graph, Node
 from ..core.summary import format_summary, format_value
 
 
+KIND_WORDS = {"op": "operation", "output": "output node", "leaf": "leaf"}
+
+
 def _num(v) -> str:
     if isinstance(v, (int, float)):
         return format_value(float(v))
@@ -57,32 +60,71 @@ def _summary_html(s: dict | None) -> str:
     return "<br>".join(parts)
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _count(v) -> int:
+    if isinstance(v, list):
+        return sum(_count(x) for x in v)
+    return 1
+
+
+def _one_number(v) -> bool:
+    while isinstance(v, list) and len(v) == 1:
+        v = v[0]
+    return _is_number(v)
+
+
+def _scalar_row(r) -> bool:
+    """A row whose incoming, local and outgoing gradients are single known numbers."""
+    return _one_number(r.incoming) and _one_number(r.local) and _one_number(r.outgoing)
+
+
 def chain_html(graph: Graph, node: Node) -> str:
+    """The chain-rule view: a table ``incoming × local derivative = outgoing`` for the
+    rows whose numbers are scalars; tensor-valued rows get a one-line note instead
+    (their values are in the sections below and in the values view)."""
     cr = chain_rule(graph, node)
     if cr is None:
         return ""
-    rows = ["<h4>Chain rule</h4>",
-            "<table cellspacing='0' cellpadding='3' style='border:1px solid #bbb'>",
-            "<tr><th align='left'>to</th><th>incoming</th><th></th><th>local derivative</th><th></th>"
-            "<th>outgoing</th></tr>"]
-    for r in cr.rows:
-        local = html.escape(r.local_text or format_value(r.local) if r.local is not None else "?")
-        formula = html.escape(r.formula)
-        rows.append(
-            f"<tr><td>{html.escape(r.target)}</td><td align='center'>{html.escape(format_value(r.incoming))}</td>"
-            f"<td>×</td><td align='center'><b>{local}</b><br><span style='color:#777'>{formula}</span></td>"
-            f"<td>=</td><td align='center'><b>{html.escape(format_value(r.outgoing))}</b></td></tr>")
-    rows.append("</table>")
-    rows.append("<p class='chain'>" + "<br>".join(html.escape(r.text()) for r in cr.rows) + "</p>")
+    scalar = [r for r in cr.rows if _scalar_row(r)]
+    other = [r for r in cr.rows if not _scalar_row(r)]
+    rows = ["<h4>Chain rule</h4>"]
+    if scalar:
+        rows += ["<table cellspacing='0' cellpadding='3' style='border:1px solid #888'>",
+                 "<tr><th>incoming</th><th>× local derivative</th><th>= outgoing</th></tr>"]
+        for r in scalar:
+            local = html.escape(r.local_text or format_value(r.local))
+            formula = html.escape(r.formula)
+            # The target on a line of its own: a long grad_fn name never squeezes the numbers.
+            rows.append(f"<tr><td colspan='3'>to <b>{html.escape(r.target)}</b></td></tr>")
+            rows.append(
+                f"<tr><td align='center'>{html.escape(format_value(r.incoming))}</td>"
+                f"<td align='center'>× <b>{local}</b><br><span style='color:#888'>{formula}</span></td>"
+                f"<td align='center'>= <b>{html.escape(format_value(r.outgoing))}</b></td></tr>")
+        rows.append("</table>")
+        rows.append("<p class='chain'>" + "<br>".join(html.escape(r.text()) for r in scalar) + "</p>")
+    if other:
+        n_in = _count(cr.rows[0].incoming)
+        if node.kind == LEAF:
+            line = f"The gradient is a tensor ({n_in} values): see .grad above and the values view below."
+        else:
+            targets = ", ".join(html.escape(r.target) for r in other)
+            line = (f"Tensor gradients ({n_in} values in; out to {targets}): see the gradients below "
+                    "and the values view.")
+        rows.append(f"<p style='color:#888'>{line}</p>")
     if cr.note:
-        rows.append(f"<p style='color:#777'>{html.escape(cr.note)}</p>")
+        rows.append(f"<p style='color:#888'>{html.escape(cr.note)}</p>")
     return "\n".join(rows)
 
 
 def node_html(graph: Graph, node: Node, finished: bool = False, explanation: str | None = None) -> str:
     """Inspector text for one node: identity, chain rule, gradients in/out, the leaf's .grad."""
     rows = [f"<h3>{html.escape(node.label)}</h3>"]
-    meta = [f"<b>{html.escape(node.name)}</b> ({node.kind})"]
+    # The heading is the label; the grad_fn name follows only when it says more.
+    kind = KIND_WORDS.get(node.kind, node.kind)
+    meta = [f"<b>{html.escape(node.name)}</b> ({node.kind})" if node.name != node.label else kind]
     if node.module:
         meta.append(f"module <code>{html.escape(node.module)}</code>")
     if node.exec_order is not None:

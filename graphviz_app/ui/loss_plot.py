@@ -13,11 +13,26 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 pg.setConfigOptions(antialias=False)
+
+FEW_POINTS = 50  # up to this many points per curve, each point is drawn as a dot
+MIN_STEPS_SHOWN = 5  # the x axis spans at least this many steps (one point is not a range)
+# One colour per layer curve, distinct and readable on the light and the dark background.
+CURVE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#6b8ff0", "#f0a030"]
 
 
 def ema(y: np.ndarray, alpha: float) -> np.ndarray:
@@ -34,17 +49,123 @@ def ema(y: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
+def _decade_text(e: float) -> str:
+    """Tick label for 10**e: plain numbers from 0.01 to 1000, else 1e-7 style."""
+    v = 10.0 ** e
+    if abs(e - round(e)) < 1e-9:
+        e = int(round(e))
+        return f"{v:g}" if -2 <= e <= 3 else f"1e{e}"
+    v = float(f"{v:.1g}")  # 2, 5, 20, 0.05, ...
+    if 1e-2 <= v < 1e4:
+        return f"{v:g}"
+    mant, exp = f"{v:.0e}".split("e")
+    return f"{mant}e{int(exp)}"
+
+
+class PlotAxis(pg.AxisItem):
+    """An axis whose labels never crowd each other.
+
+    Numbers are written as they are (no "×0.001" prefix in the axis label). An
+    ``integer`` axis (steps) has ticks on whole numbers only. In log mode the ticks
+    are whole decades, every second or third one when the axis is short, and
+    1-2-5 steps only when less than a decade is in view.
+    """
+
+    def __init__(self, orientation: str, integer: bool = False, **kw) -> None:
+        super().__init__(orientation, **kw)
+        self.integer = integer
+        self.enableAutoSIPrefix(False)
+
+    def _min_gap(self) -> float:
+        """Pixels wanted between neighbouring tick labels."""
+        font = self.style.get("tickFont") or QFont()
+        fm = QFontMetricsF(font)
+        if self.orientation in ("left", "right"):
+            return fm.height() * 1.6
+        return fm.horizontalAdvance("00000") + 8
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        if self.logMode:
+            return levels
+        lo, hi = sorted((minVal, maxVal))
+        if not self.integer:
+            return self._spaced(levels, size / max(hi - lo, 1e-300))
+        kept = [(sp, [v for v in vals if abs(v - round(v)) < 1e-6]) for sp, vals in levels if sp >= 1]
+        kept = [(sp, vals) for sp, vals in kept if vals]
+        if not kept and hi - lo < 1e6:
+            per = size / max(hi - lo, 1e-9)
+            stride = max(1, math.ceil(self._min_gap() / max(per, 1e-9)))
+            first = math.ceil(lo / stride) * stride
+            kept = [(float(stride), [float(v) for v in range(first, int(math.floor(hi)) + 1, stride)])]
+        return self._spaced(kept, size / max(hi - lo, 1e-300))
+
+    def _spaced(self, levels, per: float):
+        """Keep the tick levels whose labels have room; thin the major one if needed."""
+        gap = self._min_gap()
+        out = [(sp, vals) for sp, vals in levels if sp * per >= gap]
+        if out or not levels:
+            return out
+        sp, vals = levels[0]
+        k = math.ceil(gap / max(sp * per, 1e-300))
+        kept = [v for v in vals if round(v / sp) % k == 0] or vals[len(vals) // 2: len(vals) // 2 + 1]
+        return [(sp * k, kept)]
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        lo, hi = sorted((minVal, maxVal))
+        span = max(hi - lo, 1e-12)
+        per_decade = size / span
+        gap = self._min_gap()
+        first, last = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+        if last >= first + 1 or per_decade < 3 * gap:
+            stride = max(1, math.ceil(gap / max(per_decade, 1e-9)))
+            start = math.ceil(first / stride) * stride
+            return [(float(stride), [float(e) for e in range(start, last + 1, stride)])]
+        # Less than a decade in view: 1, 2 and 5 times a power of ten.
+        vals = []
+        for e in range(math.floor(lo) - 1, math.ceil(hi) + 1):
+            for m in (1, 2, 5):
+                v = e + math.log10(m)
+                if lo <= v <= hi:
+                    vals.append(v)
+        out, prev = [], None
+        for v in vals:
+            if prev is None or (v - prev) * per_decade >= gap:
+                out.append(v)
+                prev = v
+        return [(None, out)]
+
+    def tickStrings(self, values, scale, spacing):
+        out = super().tickStrings(values, scale, spacing)
+        if self.logMode:
+            return out
+        return ["0" if s.lstrip("-").strip("0.") == "" and s else s for s in out]  # not "-0"
+
+    def logTickStrings(self, values, scale, spacing):
+        return [_decade_text(v + math.log10(scale) if scale > 0 else v) for v in values]
+
+
+def _axes() -> dict:
+    return {"left": PlotAxis("left"), "bottom": PlotAxis("bottom", integer=True)}
+
+
+def _step_range(lo: float, hi: float) -> tuple[float, float]:
+    """An x range around steps lo..hi that is at least MIN_STEPS_SHOWN steps wide."""
+    hi = max(hi, lo + MIN_STEPS_SHOWN - 1)
+    return lo - 0.5, hi + 0.5
+
+
 class LossPlot(pg.PlotWidget):
     """Appends points cheaply and redraws at most every 50 ms, so fast training is not slowed."""
 
     point_clicked = Signal(int, int)  # index in the curve, training step (-1 when none)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, axisItems=_axes())
         self.setObjectName("lossPlot")
         self.setBackground("w")
         self.setLabel("left", "loss")
-        self.setLabel("bottom", "point")
+        self.setLabel("bottom", "step")
         self.showGrid(x=True, y=True, alpha=0.3)
         self.steps: list[int] = []
         self.values: list[float] = []
@@ -117,8 +238,13 @@ class LossPlot(pg.PlotWidget):
         self._dirty = False
         x = np.arange(len(self.values), dtype=float)
         y = np.asarray(self.values, dtype=float)
-        self.raw.setData(x, self._ys(y), connect="finite")
+        ys = self._ys(y)
+        if np.isfinite(ys).any():
+            self.raw.setData(x, ys, connect="finite")
+        else:  # only NaN / Inf losses so far: nothing to draw
+            self.raw.setData([], [])
         self.raw.setSymbol("o" if len(y) <= 200 else None)
+        n = len(y)
         if self.smoothing > 0 and len(y) > 1:
             self.smooth.setData(x, self._ys(ema(y, self.smoothing)), connect="finite")
             self.raw.setPen(pg.mkPen((47, 109, 181, 90), width=1))
@@ -126,16 +252,23 @@ class LossPlot(pg.PlotWidget):
             self.smooth.setData([], [])
             self.raw.setPen(pg.mkPen("#2f6db5", width=2))
         finite = y[np.isfinite(y)]
-        if len(y) <= 1 or len(finite) == 0 or np.ptp(finite) == 0:
+        if self.log_scale:
+            finite = finite[finite > 0]
+        if len(finite) == 0 or np.ptp(finite) == 0:
             # pyqtgraph would zoom into float noise around a flat curve: give it room.
             centre = float(finite[0]) if len(finite) else 0.0
             if self.log_scale:
                 centre = math.log10(centre) if centre > 0 else 0.0
-            pad = max(abs(centre) * 0.1, 1.0)
-            self.setXRange(-0.5, max(len(y) - 0.5, 1.0), padding=0)
+                pad = 1.0
+            else:
+                pad = max(abs(centre) * 0.1, 1.0)
             self.setYRange(centre - pad, centre + pad, padding=0)
         else:
-            self.enableAutoRange()
+            self.enableAutoRange(axis="y")
+        if n < MIN_STEPS_SHOWN:
+            self.setXRange(*_step_range(0, n - 1), padding=0)
+        else:
+            self.enableAutoRange(axis="x")
 
     def flush(self) -> None:
         """Redraw now (tests and screenshots)."""
@@ -179,19 +312,90 @@ def layer_of(param: str) -> str:
     return param.rsplit(".", 1)[0] if "." in param else param
 
 
+class CurveLegend(QWidget):
+    """The gradient-norm plot's legend, beside the plot: one line per layer in its
+    curve's colour, as many as the height allows, then "+N more" (all names are in
+    the tooltip). Paints with the palette, so it reads in both themes."""
+
+    MAX_NAME_WIDTH = 130
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("gradNormLegend")
+        self.entries: list[tuple[str, object]] = []
+        self.hidden = 0
+        f = self.font()
+        f.setPointSizeF(max(f.pointSizeF() * 0.85, 7.0))
+        self.setFont(f)
+        self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Expanding)
+        self.hide()
+
+    def set_entries(self, entries, hidden: int = 0) -> None:
+        entries = list(entries)
+        names = [n for n, _ in entries]
+        if names == [n for n, _ in self.entries] and hidden == self.hidden:
+            return
+        self.entries, self.hidden = entries, hidden
+        self.setToolTip("\n".join(names) + (f"\n({hidden} more layers not drawn)" if hidden else "")
+                        if names else "")
+        self.setVisible(bool(entries))
+        self.updateGeometry()
+        self.update()
+
+    def _row_h(self) -> float:
+        return QFontMetricsF(self.font()).height() + 2
+
+    def sizeHint(self) -> QSize:
+        fm = QFontMetricsF(self.font())
+        w = max([fm.horizontalAdvance(n) for n, _ in self.entries] + [fm.horizontalAdvance("+99 more")])
+        return QSize(int(min(w, self.MAX_NAME_WIDTH)) + 28, int(self._row_h() * max(len(self.entries), 1)) + 8)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.sizeHint().width(), int(self._row_h()) + 8)
+
+    def rows(self) -> tuple[list[tuple[str, object]], int]:
+        """The entries drawn at the current height, and how many are left out."""
+        fit = max(1, int((self.height() - 8) // self._row_h()))
+        total = len(self.entries) + self.hidden
+        if total <= fit:
+            return self.entries, 0
+        shown = self.entries[: fit - 1]
+        return shown, total - len(shown)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        fm = QFontMetricsF(self.font())
+        rh = self._row_h()
+        text = self.palette().color(QPalette.WindowText)
+        shown, rest = self.rows()
+        y = 4.0
+        width = self.width() - 26
+        for name, color in shown:
+            p.setPen(QPen(color, 2.5))
+            p.drawLine(QPointF(4, y + rh / 2), QPointF(18, y + rh / 2))
+            p.setPen(text)
+            p.drawText(QRectF(22, y, width, rh), Qt.AlignLeft | Qt.AlignVCenter,
+                       fm.elidedText(name, Qt.ElideLeft, width))
+            y += rh
+        if rest:
+            p.setPen(text)
+            p.drawText(QRectF(22, y, width, rh), Qt.AlignLeft | Qt.AlignVCenter, f"+{rest} more")
+        p.end()
+
+
 class GradNormPlot(pg.PlotWidget):
     """One curve per layer: the norm of its parameters' gradients at each training step."""
 
     MAX_CURVES = 12
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, axisItems=_axes())
         self.setObjectName("gradNormPlot")
         self.setBackground("w")
-        self.setLabel("left", "‖grad‖")
+        self.setLabel("left", "gradient norm")
         self.setLabel("bottom", "training step")
         self.showGrid(x=True, y=True, alpha=0.3)
-        self.legend = self.addLegend(offset=(-5, 5), labelTextSize="7pt")
+        self.legend = CurveLegend()  # beside the plot (PlotsPanel), never over the curves
         self.log_scale = True
         self.setLogMode(y=True)
         self.smoothing = 0.0
@@ -227,7 +431,7 @@ class GradNormPlot(pg.PlotWidget):
         for c in self.curves.values():
             self.removeItem(c)
         self.curves.clear()
-        self.legend.clear()
+        self.legend.set_entries([])
         self._dirty = True
 
     def set_log(self, on: bool) -> None:
@@ -242,11 +446,24 @@ class GradNormPlot(pg.PlotWidget):
     def set_dark(self, dark: bool) -> None:
         self.setBackground("#1e1f22" if dark else "w")
 
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if getattr(self, "curves", None) is None:  # resizes come before __init__ is done
+            return
+        # The axis label in full where the plot is tall enough for it.
+        h = self.getPlotItem().vb.height()
+        fm = QFontMetricsF(QFont())
+        text = next((t for t in ("gradient norm", "grad norm") if h >= fm.horizontalAdvance(t) + 8), "norm")
+        if getattr(self, "_left_label", None) != text:
+            self._left_label = text
+            self.setLabel("left", text)
+
     def _redraw(self) -> None:
         if not self._dirty:
             return
         self._dirty = False
         x = np.asarray(self.steps, dtype=float)
+        few = len(x) <= FEW_POINTS
         keys = list(self.series)[: self.MAX_CURVES]
         created = 0
         for i, key in enumerate(keys):
@@ -262,16 +479,60 @@ class GradNormPlot(pg.PlotWidget):
                 y = np.where(y > 0, y, np.nan)
             c = self.curves.get(key)
             if c is None:
-                c = self.plot([], [], pen=pg.mkPen(pg.intColor(i, hues=max(len(keys), 6)), width=1.5), name=key)
+                color = pg.mkColor(CURVE_COLORS[i % len(CURVE_COLORS)])
+                c = self.plot([], [], pen=pg.mkPen(color, width=1.5))
+                c.setSymbolBrush(color)
+                c.setSymbolPen(None)
+                c.setSymbolSize(5)
                 c.setDownsampling(auto=True, method="peak")
                 c.setClipToView(True)
                 self.curves[key] = c
-            c.setData(x, y, connect="finite")
-        self.enableAutoRange()
+            c.setSymbol("o" if few else None)  # a single step is a dot, not an invisible line
+            if np.isfinite(y).any():
+                c.setData(x, y, connect="finite")
+            else:  # nothing to draw on this scale (e.g. zero norms on a log axis)
+                c.setData([], [])
+        self.legend.set_entries([(k, c.opts["pen"].color()) for k, c in self.curves.items()],
+                                hidden=max(0, len(self.series) - len(keys)))
+        if not len(x):
+            # Nothing yet: a readable frame (steps 1-5, norms 0.01-1) rather than 0-1 without ticks.
+            self.setXRange(*_step_range(1, 1), padding=0)
+            self.setYRange(-2.2, 0.2, padding=0)
+            return
+        self.enableAutoRange(axis="y")
+        if len(x) < MIN_STEPS_SHOWN:
+            self.setXRange(*_step_range(float(x.min()), float(x.max())), padding=0)
+        else:
+            self.enableAutoRange(axis="x")
 
     def flush(self) -> None:
         self._dirty = True
         self._redraw()
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that gives way to its neighbours: it shortens its text with "…"
+    (the whole text is in the tooltip) instead of squeezing them."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("", parent)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.hide()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+        self.setVisible(bool(text))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setPen(self.palette().color(QPalette.WindowText))
+        r = self.contentsRect()
+        p.drawText(r, self.alignment(), self.fontMetrics().elidedText(self.text(), Qt.ElideRight, r.width()))
+        p.end()
 
 
 class PlotsPanel(QWidget):
@@ -290,18 +551,30 @@ class PlotsPanel(QWidget):
         self.smooth_slider.setRange(0, 99)
         self.smooth_slider.setValue(80)
         self.smooth_slider.setMaximumWidth(100)
-        self.hint = QLabel("", self)
+        self.smooth_slider.setMinimumWidth(60)
+        self.hint = ElidedLabel(self)
+        self.hint.setObjectName("plotHint")
+        self.hint.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         row.addWidget(self.log_box)
         row.addWidget(self.smooth_box)
         row.addWidget(self.smooth_slider)
         row.addStretch(1)
-        row.addWidget(self.hint)
         lay.addLayout(row)
+        lay.addWidget(self.hint)  # its own line: the controls above keep their room
         split = QSplitter(Qt.Vertical, self)
         self.loss = LossPlot(self)
         self.norms = GradNormPlot(self)
+        norms_box = QWidget(self)
+        nl = QHBoxLayout(norms_box)
+        nl.setContentsMargins(0, 0, 0, 0)
+        nl.setSpacing(0)
+        nl.addWidget(self.norms, 1)
+        nl.addWidget(self.norms.legend)
         split.addWidget(self.loss)
-        split.addWidget(self.norms)
+        split.addWidget(norms_box)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setSizes([500, 500])
         lay.addWidget(split, 1)
         self.log_box.toggled.connect(self.loss.set_log)
         self.smooth_box.toggled.connect(self._smoothing)

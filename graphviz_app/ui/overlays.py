@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPen
+import math
+
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QLinearGradient, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
 from ..core import gradflow
@@ -65,8 +67,10 @@ class Minimap(QWidget):
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor(250, 250, 250, 230))
-        p.setPen(QPen(QColor("#888888"), 1))
+        back = QColor(self.palette().color(QPalette.Base))
+        back.setAlpha(230)
+        p.fillRect(self.rect(), back)
+        p.setPen(QPen(self.palette().color(QPalette.Mid), 1))
         p.drawRect(self.rect().adjusted(0, 0, -1, -1))
         if self.image is None:
             return
@@ -99,49 +103,122 @@ class Minimap(QWidget):
 
 class FlowLegend(QWidget):
     """The colour bar of gradient-flow mode: log10 ‖grad‖ from 1e-7 to 1e3, plus the
-    colours of vanishing, exploding and non-finite gradients."""
+    colours of vanishing, exploding and non-finite gradients.
+
+    Its size follows from the font (so no label is cut off) and it paints with the
+    palette's colours, so it reads in the light and the dark theme alike. When the
+    counts make it wider it grows to the left: its right edge stays where the window
+    placed it.
+    """
+
+    PAD = 8  # inner margin, px
+    SWATCH = 10  # side of a colour square, px
+    ENTRIES = ((gradflow.VANISHING_COLOR, "vanishing <1e-7", "vanishing"),
+               (gradflow.EXPLODING_COLOR, "exploding >1e3", "exploding"),
+               (gradflow.NONFINITE_COLOR, "NaN/Inf", "nonfinite"))
+    TITLE = "gradient norm ‖g‖ (log scale)"
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("flowLegend")
-        self.setFixedSize(360, 64)
         self.counts: dict[str, int] = {}
+        f = self.font()
+        f.setPointSizeF(max(f.pointSizeF() * 0.9, 7.5))
+        self.setFont(f)
+        self._fit()
+
+    # ------------------------------------------------------------ geometry
+    def _labels(self) -> list[tuple[str, str]]:
+        out = []
+        for color, text, key in self.ENTRIES:
+            n = self.counts.get(key)
+            out.append((color, f"{text} ({n})" if n else text))
+        return out
+
+    def _metrics(self) -> dict:
+        fm = QFontMetricsF(self.font())
+        line = fm.height()
+        ticks = gradflow.legend_ticks()
+        tick_w = max(fm.horizontalAdvance(label) for _, label in ticks)
+        # The bar leaves half a tick label of room at each end, and at least a
+        # label and a gap between neighbouring ticks.
+        bar_w = max(300.0, (len(ticks) - 1) * (tick_w + 12))
+        entries_w = sum(self.SWATCH + 4 + fm.horizontalAdvance(label) + 12 for _, label in self._labels()) - 12
+        title_w = fm.horizontalAdvance(self.TITLE)
+        inner = max(bar_w + tick_w, entries_w, title_w)
+        bar_h = max(10.0, round(line * 0.8))
+        height = self.PAD + line + 3 + bar_h + 3 + line + 6 + line + self.PAD
+        return {"fm": fm, "line": line, "tick_w": tick_w, "bar_w": inner - tick_w, "bar_h": bar_h,
+                "width": inner + 2 * self.PAD, "height": height}
+
+    def _fit(self) -> None:
+        m = self._metrics()
+        w, h = int(math.ceil(m["width"])), int(math.ceil(m["height"]))
+        if (w, h) == (self.width(), self.height()):
+            return
+        placed = self.x() != 0 or self.y() != 0
+        right = self.x() + self.width()
+        self.setFixedSize(w, h)
+        if placed:
+            self.move(right - w, self.y())
+
+    def sizeHint(self) -> QSize:
+        m = self._metrics()
+        return QSize(int(math.ceil(m["width"])), int(math.ceil(m["height"])))
 
     def set_counts(self, counts: dict[str, int]) -> None:
-        self.counts = counts
+        self.counts = dict(counts)
+        self._fit()
         self.update()
 
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.FontChange, QEvent.StyleChange):
+            self._fit()
+        super().changeEvent(event)
+
+    # ------------------------------------------------------------ painting
     def paintEvent(self, event) -> None:
+        m = self._metrics()
+        fm, line = m["fm"], m["line"]
+        pal = self.palette()
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
-        p.fillRect(self.rect(), QColor(255, 255, 255, 235))
-        p.setPen(QPen(QColor("#888888"), 1))
+        back = QColor(pal.color(QPalette.Window))
+        back.setAlpha(235)
+        p.fillRect(self.rect(), back)
+        p.setPen(QPen(pal.color(QPalette.Mid), 1))
         p.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        f = p.font()
-        f.setPointSizeF(7.5)
-        p.setFont(f)
-        p.setPen(QColor("#222222"))
-        p.drawText(QRectF(6, 2, 288, 13), Qt.AlignLeft, "gradient norm ‖g‖ (log scale)")
-        bar = QRectF(10, 17, 340, 11)
+        text = pal.color(QPalette.WindowText)
+        p.setPen(text)
+        left = self.PAD
+        y = self.PAD
+        p.drawText(QRectF(left, y, self.width() - 2 * left, line), Qt.AlignLeft | Qt.AlignVCenter, self.TITLE)
+        y += line + 3
+        bar = QRectF(left + m["tick_w"] / 2, y, m["bar_w"], m["bar_h"])
         grad = QLinearGradient(bar.topLeft(), bar.topRight())
         for i in range(11):
             t = i / 10
             grad.setColorAt(t, QColor(gradflow.ramp(t)))
         p.fillRect(bar, grad)
+        p.setPen(QPen(text, 1))
         for t, label in gradflow.legend_ticks():
             x = bar.left() + t * bar.width()
             p.drawLine(QPointF(x, bar.bottom()), QPointF(x, bar.bottom() + 3))
-            p.drawText(QRectF(x - 18, bar.bottom() + 2, 36, 12), Qt.AlignHCenter, label)
-        y = 47
-        x = 8
-        for color, text, key in ((gradflow.VANISHING_COLOR, "vanishing <1e-7", "vanishing"),
-                                 (gradflow.EXPLODING_COLOR, "exploding >1e3", "exploding"),
-                                 (gradflow.NONFINITE_COLOR, "NaN/Inf", "nonfinite")):
-            p.fillRect(QRectF(x, y + 2, 10, 10), QColor(color))
-            n = self.counts.get(key)
-            label = f"{text} ({n})" if n else text
-            p.drawText(QRectF(x + 13, y, 100, 14), Qt.AlignLeft | Qt.AlignVCenter, label)
-            x += 13 + p.fontMetrics().horizontalAdvance(label) + 10
+            p.drawText(QRectF(x - m["tick_w"] / 2 - 2, bar.bottom() + 3, m["tick_w"] + 4, line),
+                       Qt.AlignHCenter | Qt.AlignTop, label)
+        y = bar.bottom() + 3 + line + 6
+        x = float(left)
+        edge = QColor(text)
+        edge.setAlpha(120)
+        for color, label in self._labels():
+            sq = QRectF(x, y + (line - self.SWATCH) / 2, self.SWATCH, self.SWATCH)
+            p.fillRect(sq, QColor(color))
+            p.setPen(QPen(edge, 1))
+            p.drawRect(sq)  # the black NaN square stays visible on a dark background
+            p.setPen(text)
+            w = fm.horizontalAdvance(label)
+            p.drawText(QRectF(x + self.SWATCH + 4, y, w + 2, line), Qt.AlignLeft | Qt.AlignVCenter, label)
+            x += self.SWATCH + 4 + w + 12
 
 
 class SearchBar(QWidget):

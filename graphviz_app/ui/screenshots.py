@@ -5,7 +5,8 @@ always show the current app:
 
 * ``paused_mid_backward.png``: the chain-rule example, stepped into the middle of backward;
 * ``inspector_chain_rule.png``: the inspector on PowBackward0 with the chain-rule view;
-* ``gradient_flow.png``: gradient-flow colouring with its legend after a full backward;
+* ``gradient_flow.png``: gradient-flow colouring with its legend after a full backward, on a
+  small sigmoid MLP (boxes readable, the legend clear of them);
 * ``builder_dialog.png``: the model builder;
 * ``training_loss_plot.png``: a model trained with live loss and gradient-norm plots.
 """
@@ -19,23 +20,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DEEP = '''
+FLOW = '''
 import torch
 from torch import nn
 from graphviz_app import Scenario
 
 
 def build(device="cpu"):
-    """A deep sigmoid MLP with a huge last layer: gradients explode at the top and vanish towards the input."""
+    """A small sigmoid MLP gone wrong twice: its hidden sigmoid is saturated (bias 20), so no
+    gradient gets below it; its output layer is 1000 times too large, so gradients explode above."""
     torch.manual_seed(0)
-    layers = []
-    for i in range(12):
-        layers += [nn.Linear(8, 8), nn.Sigmoid()]
-    net = nn.Sequential(*layers, nn.Linear(8, 1)).to(device)
+    net = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid(), nn.Linear(4, 1, bias=False)).to(device)
     with torch.no_grad():
-        net[-1].weight.mul_(3000.0)
-    X, Y = torch.randn(32, 8, device=device), torch.randn(32, 1, device=device)
-    return Scenario("deep sigmoid", model=net, inputs=X, targets=Y, loss_fn=nn.MSELoss(),
+        net[0].bias.fill_(20.0)
+        net[2].weight.mul_(1000.0)
+    X, Y = torch.randn(32, 4, device=device), torch.randn(32, 1, device=device)
+    return Scenario("saturated sigmoid", model=net, inputs=X, targets=Y, loss_fn=nn.MSELoss(),
                     optimizer=torch.optim.SGD(net.parameters(), lr=0.01))
 '''
 
@@ -57,6 +57,31 @@ def _settle(app, n: int = 30) -> None:
     for _ in range(n):
         app.processEvents()
         time.sleep(0.01)
+
+
+def _frame_clear_of(app, view, overlay, max_scale: float = 1.0) -> None:
+    """Zoom and scroll so the whole graph shows and no box lies under ``overlay``
+    (the legend, top right): the graph is fitted into the viewport below the overlay."""
+    from PySide6.QtCore import QPointF, QRectF
+
+    scene = view.scene()
+    rect = scene.sceneRect()
+    vp = view.viewport().rect()
+    top = overlay.geometry().bottom() - view.viewport().geometry().top() + 10 if overlay.isVisible() else 0
+    scale = min(vp.width() / rect.width(), (vp.height() - top) / rect.height(), max_scale)
+    for _ in range(8):
+        view.resetTransform()
+        view.scale(scale, scale)
+        # The graph's top just below the overlay, centred across.
+        view.centerOn(QPointF(rect.center().x(), rect.top() + (vp.height() / 2 - top) / scale))
+        _settle(app, 3)
+        legend = QRectF(overlay.geometry()).translated(-view.viewport().geometry().topLeft())
+        hidden = [it for it in scene.node_items()
+                  if view.mapFromScene(it.sceneBoundingRect()).boundingRect().intersects(legend.toRect())]
+        if not hidden or not overlay.isVisible():
+            break
+        scale *= 0.92
+    view.view_changed.emit()
 
 
 def _open(app, w, path) -> None:
@@ -102,10 +127,10 @@ def main(outdir: str | None = None) -> int:
     w.controller.abort()
     _wait(app, lambda: not w.controller.backward_running)
 
-    # 2. Gradient-flow colouring on a deep sigmoid MLP.
-    deep = tmp / "deep_sigmoid.py"
-    deep.write_text(DEEP)
-    _open(app, w, deep)
+    # 2. Gradient-flow colouring on a small sigmoid MLP: exploding at the top, vanishing below.
+    flow = tmp / "saturated_sigmoid.py"
+    flow.write_text(FLOW)
+    _open(app, w, flow)
     done: list = []
     w.controller.backward_finished.connect(done.append)
     w.act_run_end.trigger()
@@ -113,9 +138,9 @@ def main(outdir: str | None = None) -> int:
     _settle(app, 40)
     w.act_flow.setChecked(True)
     w.act_edge_norms.setChecked(True)
-    w.act_fit.trigger()
-    first = w.scene.graph.leaf("0.weight").id
-    w.goto_node(first)
+    w.goto_node(w.scene.graph.leaf("0.weight").id)  # a vanishing gradient in the inspector
+    _settle(app, 40)
+    _frame_clear_of(app, w.view, w.legend, max_scale=1.2)
     _settle(app, 40)
     shot("gradient_flow.png")
     w.act_flow.setChecked(False)
@@ -128,6 +153,7 @@ def main(outdir: str | None = None) -> int:
     dlg.layer_list.setCurrentRow(1)
     dlg.add_layer("Linear", 16)
     dlg.add_layer("ReLU")
+    dlg.layer_list.setCurrentRow(2)  # the new Linear: the parameter row shows its width
     _settle(app)
     shot("builder_dialog.png", dlg)
     dlg.run_requested.disconnect()
