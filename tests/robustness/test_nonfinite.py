@@ -87,6 +87,19 @@ def test_nan_inf_keep_summaries_exports_and_plots_valid(qtbot, window, tmp_path)
     ET.parse(tmp_path / "graph.svg")
     check_dot((tmp_path / "graph.dot").read_text(encoding="utf-8"))
     assert window.scene.graph is graph
+    # Gradient-flow colours: the Inf gradient's leaf is drawn as non-finite, finite ones not.
+    window.act_flow.trigger()
+    from graphviz_app.core import gradflow
+
+    assert window.scene.fill_of(graph.leaf("z").id) == gradflow.NONFINITE_COLOR
+    assert window.legend.isVisible() and window.legend.counts.get("nonfinite", 0) >= 1
+    window.act_flow.trigger()
+    # The NaN hunt names the first node with a non-finite gradient, in words.
+    with qtbot.waitSignal(window.controller.nan_found, timeout=30000):
+        window.act_nan_hunt.trigger()
+    text = window.debug_state.text()
+    assert text.startswith("NaN hunt: first non-finite gradient at "), text
+    assert "Forward source:" in text and "nonfinite.py" in text
     assert_responsive(qtbot, window)
 
 
