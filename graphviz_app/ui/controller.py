@@ -166,6 +166,10 @@ class Controller(QObject):
         self._job_name = ""
         self._lock = threading.Lock()
         self._cancel = threading.Event()
+        self._values_cond = threading.Condition()
+        self._values_request = None  # (node id, which, slot, debugger, graph): the latest only
+        self._values_thread: threading.Thread | None = None
+        self._values_stop = False
         self.last_layout_s = 0.0
         self.last_run_s = 0.0
         self.last_forward_s = 0.0
@@ -930,31 +934,54 @@ class Controller(QObject):
         return self._spawn("explaining", job, "Looking for why .grad is None…")
 
     def request_values(self, node_id: str, which: str, slot: int = 0) -> None:
-        """The tensor behind a gradient slot, for the values view (on its own worker)."""
-        dbg, graph = self.debugger, self.graph
+        """The tensor behind a gradient slot, for the values view. One daemon worker
+        serves the requests; when the user steps faster than it reads, only the latest
+        request is served."""
+        with self._values_cond:
+            self._values_request = (node_id, which, slot, self.debugger, self.graph)
+            self._values_cond.notify()
+            if self._values_thread is None:
+                self._values_thread = threading.Thread(target=self._values_loop, name="graphviz-app-values",
+                                                       daemon=True)
+                self._values_thread.start()
 
-        def work() -> None:
-            t = None
+    def _values_loop(self) -> None:
+        while True:
+            with self._values_cond:
+                while self._values_request is None and not self._values_stop:
+                    self._values_cond.wait()
+                if self._values_stop:
+                    self._values_thread = None
+                    return
+                node_id, which, slot, dbg, graph = self._values_request
+                self._values_request = None
+            payload = self._read_values(node_id, which, slot, dbg, graph)
+            del dbg, graph
             try:
-                if dbg is not None and graph is not None and dbg.graph is graph:
-                    if which == "in":
-                        ts = dbg.grads_out.get(node_id)
-                        t = ts[slot] if ts is not None and slot < len(ts) else None
-                    elif which == "out":
-                        ts = dbg.grads_in.get(node_id)
-                        t = ts[slot] if ts is not None and slot < len(ts) else None
-                    elif which == "grad" and graph.live:
-                        var = getattr(graph.fn(node_id), "variable", None)
-                        t = var.grad if var is not None and dbg.result is None else None
-                        if t is None:
-                            ts = dbg.grads_out.get(node_id)
-                            t = ts[0] if ts else None
-                payload = tensor_payload(t)
-            except Exception as exc:  # a freed tensor, a device error: say so in the view
-                payload = {"kind": "error", "error": f"{type(exc).__name__}: {exc}"}
-            self.values_ready.emit(node_id, which, slot, payload)
+                self.values_ready.emit(node_id, which, slot, payload)
+            except RuntimeError:  # the window (and this controller) is gone
+                return
 
-        threading.Thread(target=work, name="graphviz-app-values", daemon=True).start()
+    @staticmethod
+    def _read_values(node_id: str, which: str, slot: int, dbg, graph) -> dict[str, Any]:
+        t = None
+        try:
+            if dbg is not None and graph is not None and dbg.graph is graph:
+                if which == "in":
+                    ts = dbg.grads_out.get(node_id)
+                    t = ts[slot] if ts is not None and slot < len(ts) else None
+                elif which == "out":
+                    ts = dbg.grads_in.get(node_id)
+                    t = ts[slot] if ts is not None and slot < len(ts) else None
+                elif which == "grad" and graph.live:
+                    var = getattr(graph.fn(node_id), "variable", None)
+                    t = var.grad if var is not None and dbg.result is None else None
+                    if t is None:
+                        ts = dbg.grads_out.get(node_id)
+                        t = ts[0] if ts else None
+            return tensor_payload(t)
+        except Exception as exc:  # a freed tensor, a device error: say so in the view
+            return {"kind": "error", "error": f"{type(exc).__name__}: {exc}"}
 
     def module_params(self) -> list[tuple[str, list[int], int, float | None]]:
         """(name, shape, numel, grad norm) of the model's parameters (reads no device data
@@ -969,6 +996,9 @@ class Controller(QObject):
 
     def shutdown(self) -> None:
         """Stop every worker quickly (window closing)."""
+        with self._values_cond:
+            self._values_stop = True
+            self._values_cond.notify_all()
         if self.debugger is not None:
             self.debugger.abort()
         if self.stepper is not None:
