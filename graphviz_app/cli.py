@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,7 +23,8 @@ DESCRIPTION = "A desktop debugger for PyTorch autograd: step backward node by no
 EPILOG = """commands:
   graphviz-app [FILE]            open the app, optionally with a scenario (.py) or snapshot (.json)
   graphviz-app export FILE -o OUT [--format png|svg|pdf|dot|json] [--steps N] [--device D]
-                         [--collapse DEPTH|auto] [--scale S]
+                         [--collapse DEPTH|auto] [--scale S] [--model CLASS] [--input-shape 8x4[,...]]
+                         [--weights CKPT] [--timeout SECONDS]
                                  run FILE headless (no display needed) and write the graph
 
 examples:
@@ -30,6 +32,8 @@ examples:
   graphviz-app export examples/chain_rule.py -o chain.png
   graphviz-app export examples/chain_rule.py -o chain.json --format json
   graphviz-app export examples/linear_regression_sgd.py --steps 30 -o run.json
+  graphviz-app export nets.py --model Net --input-shape 8x4 --weights net.pth -o net.svg
+  graphviz-app export traced.pt --input-shape 8x4 --steps 5 -o traced.json
 """
 
 
@@ -75,13 +79,40 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+_SHAPE = re.compile(r"\d+(?:\s*[x×]\s*\d+)*")
+
+
+def _shapes_arg(text: str) -> list[tuple[int, ...]]:
+    """``8x4`` (one input) or ``8x4,8x5`` (two inputs; ``;`` separates too) → ``[(8, 4), (8, 5)]``."""
+    parts = [p.strip() for p in re.split(r"[,;]", text)]
+    if not parts or not all(_SHAPE.fullmatch(p) for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected one shape per model input, sizes joined by x, e.g. 8x4 or 8x4,8x5, not {text!r}"
+        )
+    return [tuple(int(d) for d in re.split(r"\s*[x×]\s*", p)) for p in parts]
+
+
+def _timeout_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not (value > 0 and value < 1e6):
+        raise argparse.ArgumentTypeError(f"the time limit must be above 0 seconds, not {text}")
+    return value
+
+
 def _export_parser() -> argparse.ArgumentParser:
+    from .core.user_code import DEFAULT_TIMEOUT  # no torch: the module only starts processes
+
     p = argparse.ArgumentParser(
         prog="graphviz-app export",
-        description="Run a scenario (or read a snapshot) headless and write its autograd graph. "
-        "Backward runs to the end, so the file holds every node's gradients.",
+        description="Run a scenario, a module file or a .pt/.pt2 program (or read a snapshot) headless "
+        "and write its autograd graph. Backward runs to the end, so the file holds every node's gradients. "
+        "Python files and programs run in a child process with a time limit first.",
     )
-    p.add_argument("file", help="a scenario (.py) or snapshot (.json)")
+    p.add_argument("file", help="a scenario or module file (.py), a TorchScript (.pt) or torch.export (.pt2) "
+                   "program, or a snapshot (.json)")
     p.add_argument("-o", "--output", required=True, help="the file to write")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the output's suffix)")
     p.add_argument("--steps", type=_non_negative_int, default=0,
@@ -96,8 +127,23 @@ def _export_parser() -> argparse.ArgumentParser:
                    help="PNG pixels per layout unit (default 2; reduced for graphs too big for one image)")
     p.add_argument("--direction", choices=("TB", "BT"), default="TB",
                    help="TB: output at the top (default); BT: output at the bottom")
+    p.add_argument("--model", metavar="CLASS",
+                   help="for a .py that defines nn.Module classes: the class to build with its constructor "
+                   "defaults (may be left out when the file defines only one)")
+    p.add_argument("--input-shape", dest="input_shapes", type=_shapes_arg, metavar="8x4[,...]",
+                   help="random inputs of these shapes, one per model input: needed for module files and "
+                   "for programs that store no example inputs")
+    p.add_argument("--weights", metavar="CKPT",
+                   help="a state_dict checkpoint to load into the model first (read with "
+                   "torch.load(weights_only=True))")
+    p.add_argument("--timeout", type=_timeout_arg, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help="time limit for loading the file, which first runs in a child process "
+                   f"(default {DEFAULT_TIMEOUT:g})")
     p.add_argument("--debug", action="store_true", help="print full tracebacks")
     return p
+
+
+_STUCK = "Where it was when the time ran out"  # how user_code reports where a timed-out file was
 
 
 def _fail(message: str, details: str = "", debug: bool = False) -> int:
@@ -110,24 +156,28 @@ def _fail(message: str, details: str = "", debug: bool = False) -> int:
     return 1
 
 
-def build_graph(path: Path, steps: int = 0, device: str = "cpu"):
+def build_graph(path: Path, steps: int = 0, device: str = "cpu", *, model: str | None = None,
+                input_shapes=None, weights=None, safe: bool = False, timeout: float | None = None):
     """Load ``path`` and return a Graph with every node's gradients (or the snapshot).
 
     ``steps`` ≥ 1 trains that many steps (the scenario's own update) and returns the
-    last step's graph, with ``meta.loss_history`` holding one loss per step.
+    last step's graph, with ``meta.loss_history`` holding one loss per step. ``model``,
+    ``input_shapes`` and ``weights`` are the ``--model``, ``--input-shape`` and
+    ``--weights`` options (see ``core.training.load_headless``); ``safe=True`` runs the
+    file in a child process with a ``timeout`` first.
     """
-    from .core.loader import load_path
-
+    options = dict(model=model, input_shapes=input_shapes, weights=weights, safe=safe, timeout=timeout)
     if steps >= 1:
         if Path(path).suffix.lower() == ".json":
-            raise ValueError(f"{path} is a snapshot; --steps needs a scenario (.py) to train")
+            raise ValueError(f"{path} is a snapshot; --steps needs a scenario, module file or program to train")
         from .core.training import train_and_snapshot
 
-        return train_and_snapshot(path, steps, device)
+        return train_and_snapshot(path, steps, device, **options)
     from .core.session import Session
+    from .core.training import load_headless
 
-    loaded = load_path(path, device=device)
-    if loaded.kind == "snapshot":
+    loaded = load_headless(path, device, **options)
+    if loaded.graph is not None:
         return loaded.graph
     session = Session(loaded.scenario, source=str(path))
     graph = session.forward()
@@ -138,6 +188,8 @@ def build_graph(path: Path, steps: int = 0, device: str = "cpu"):
             where = f" while {graph.node(result.failed_node).label} was running"
         raise RuntimeError(f"backward {result.status}{where}: {result.error}")
     graph.meta["loss_history"] = list(session.scenario.loss_history)
+    if loaded.weights:
+        graph.meta["weights"] = loaded.weights
     return graph
 
 
@@ -213,10 +265,21 @@ def export_main(argv: list[str]) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no display needed
     from .core.loader import LoadError
 
+    if args.weights is not None and not Path(args.weights).exists():
+        return _fail(f"the weights file {args.weights} does not exist")
+
     try:
-        graph = build_graph(src, steps=args.steps, device=args.device)
+        graph = build_graph(src, steps=args.steps, device=args.device, model=args.model,
+                            input_shapes=args.input_shapes, weights=args.weights, safe=True,
+                            timeout=args.timeout)
     except LoadError as exc:
-        return _fail(str(exc), exc.details, args.debug)
+        message, details = str(exc), exc.details
+        if details.startswith(_STUCK) and not args.debug:
+            # A timeout: one line, with the line it was stuck on; --debug shows the stack.
+            m = re.search(r"\(last line of (.+?): .*?line (\d+)", details)
+            message += f" (it was at line {m.group(2)} of {m.group(1)})" if m else ""
+            details = ""
+        return _fail(message, details, args.debug)
     except Exception as exc:
         import traceback
 
@@ -236,6 +299,8 @@ def export_main(argv: list[str]) -> int:
 
         return _fail(f"could not export {out}: {type(exc).__name__}: {exc}",
                      traceback.format_exc() if args.debug else "", args.debug)
+    if graph.meta.get("weights"):
+        print(f"weights {graph.meta['weights']}")
     extra = f", {len(graph.meta['collapsed'])} modules collapsed" if graph.meta.get("collapsed") else ""
     print(f"wrote {out} ({len(graph.nodes)} nodes, {len(graph.edges)} edges{extra})")
     return 0
