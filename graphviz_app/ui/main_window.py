@@ -67,25 +67,32 @@ class _Overlay(QObject):
         return False
 
 
-def freeze_startup_objects() -> None:
+def freeze_startup_objects(collect: bool = True) -> None:
     """Move everything allocated so far (torch, Qt, numpy modules) out of the cyclic
     GC's reach: a full collection then scans only new objects. Without it a gen-2
     collection over torch's objects holds the GIL for 100-200 ms, freezing the window.
-    Garbage frozen earlier (a previous window's) is collected first (core.memory)."""
+    Garbage frozen earlier (a previous window's) is collected first (core.memory).
+
+    ``collect=False`` (a file is opened right away, as from the command line) skips
+    that full collection (about 0.2 s with torch loaded): the load runs with the
+    collector off and freezes what is alive when it ends (``memory.keep``), and the
+    next load reclaims the garbage (``memory.maybe_reclaim``)."""
     import sys
 
     from ..core import memory
 
-    memory.reclaim()
+    if collect:
+        memory.reclaim()
     # Workers hold the GIL in Python stretches (hooks, summaries): let the GUI thread
     # take it back after 2 ms instead of the default 5 ms.
     sys.setswitchinterval(0.002)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, *, opening: bool = False) -> None:
+        """``opening``: a file is opened as soon as the window shows (the command line)."""
         super().__init__()
-        freeze_startup_objects()
+        freeze_startup_objects(collect=not opening)
         self.settings = settings or make_settings()
         self.setWindowTitle("graphviz_app — autograd debugger")
         self.setWindowIcon(theme.icon("app"))
@@ -1212,8 +1219,7 @@ class MainWindow(QMainWindow):
         self._nan_node = node_id
         node = g.node(node_id)
         inputs = []
-        for e in self.scene.out_edges.get(node_id, []):
-            edge = g.edges[e]
+        for edge in (e for e in g.edges if e.src == node_id):
             s = node.grad_inputs[edge.slot] if node.grad_inputs and edge.slot < len(node.grad_inputs) else None
             inputs.append(f"{g.node(edge.dst).label} ({gradflow.edge_text(s) or 'no gradient'})")
         where = f" in {node.module}" if node.module else ""
