@@ -8,7 +8,11 @@ mostly tree-like with residual and recurrent long edges):
 2. *Layering* as late as possible from the output: each node sits right below its
    deepest consumer (longest path from the outputs), so leaves stay next to the op
    that uses them. One pass over a depth-first topological order also yields the
-   initial left-to-right order.
+   initial left-to-right order; it enters the children of a node tallest first (longest
+   path down to a leaf; leaves keep their slot), so the branch that carries a
+   recurrence on (an unrolled RNN's ``c`` and ``h``) is laid out before the short gate
+   branches that rejoin below it, and its long edges run outside them instead of
+   crossing them at every step.
 3. *Long edges* run through one dummy node per crossed layer; when that would make
    too many dummies (extreme fan-in / fan-out), edges into (or out of) one node are
    bundled through a shared trunk, and as a last resort drawn direct.
@@ -186,9 +190,9 @@ def count_crossings(layout: Layout) -> int:
 def _topo_layers(m: int, ps: np.ndarray, pd: np.ndarray):
     """Longest-path layers from the sources and a depth-first topological key.
 
-    ``ps, pd``: unique pairs sorted by source then slot. Returns (layer, key) lists.
-    A node is visited once all its consumers are, children in slot order, so each
-    subtree gets a contiguous range of keys.
+    ``ps, pd``: unique pairs grouped by source, each group in the order its children
+    are to be entered. Returns (layer, key) lists. A node is visited once all its
+    consumers are, so each subtree gets a contiguous range of keys.
     """
     starts = _group_starts(ps, m).tolist()
     pdl = pd.tolist()
@@ -219,6 +223,43 @@ def _topo_layers(m: int, ps: np.ndarray, pd: np.ndarray):
         stack.append(nxt)
         key[nxt] = -2  # marks "forced"; overwritten when popped
     return layer, key
+
+
+def _heights(m: int, ps: np.ndarray, pd: np.ndarray) -> np.ndarray:
+    """Longest path (in edges) from each node down to a sink, by a reverse Kahn pass.
+
+    ``ps, pd``: unique pairs grouped by source. A cycle (not from autograd) is entered
+    at its first node, as in :func:`_topo_layers`.
+    """
+    o = np.argsort(pd, kind="stable")
+    rs = _group_starts(pd[o], m).tolist()
+    rsrc = ps[o].tolist()
+    outdeg = np.bincount(ps, minlength=m).tolist()
+    h = [0] * m
+    done = [False] * m
+    stack = [i for i in range(m) if outdeg[i] == 0]
+    cnt = 0
+    nxt = 0
+    while True:
+        while stack:
+            v = stack.pop()
+            done[v] = True
+            cnt += 1
+            hv = h[v] + 1
+            for u in rsrc[rs[v]:rs[v + 1]]:
+                if h[u] < hv:
+                    h[u] = hv
+                d = outdeg[u] - 1
+                outdeg[u] = d
+                if not d:
+                    stack.append(u)
+        if cnt >= m:
+            break
+        while done[nxt]:  # a cycle: leave it at its first node left
+            nxt += 1
+        outdeg[nxt] = 0
+        stack.append(nxt)
+    return np.asarray(h, dtype=np.int64)
 
 
 def _dfs_keys(m: int, ps: np.ndarray, pd: np.ndarray, span: np.ndarray, reverse: bool):
@@ -585,7 +626,12 @@ def layout_graph(graph, *, direction: str = "TB", split_shared_leaves: bool | No
     ps0, pd0 = upk // m, upk % m
     o = np.lexsort((pslot, ps0))
     ps0, pd0 = ps0[o], pd0[o]
-    layer_l, key_l = _topo_layers(m, ps0, pd0)
+    # children entered tallest first (sinks keep their slots among their siblings)
+    hgt = _heights(m, ps0, pd0)
+    oh = np.arange(len(ps0))
+    inner = np.nonzero(hgt[pd0] > 0)[0]
+    oh[inner] = inner[np.lexsort((pslot[o][inner], -hgt[pd0[inner]], ps0[inner]))]
+    layer_l, key_l = _topo_layers(m, ps0[oh], pd0[oh])
     blayer = np.asarray(layer_l, dtype=np.int64)
     bkey = np.asarray(key_l, dtype=np.float64)
     # pair of every drawn edge (-1 for self loops)
