@@ -38,7 +38,7 @@ MAX_IMAGE = 256  # heatmaps are reduced to at most this many rows and columns
 
 
 def compute_layout(graph: Graph, direction: str, collapsed=(), engine: str = "embedded",
-                   cancel: threading.Event | None = None, timeout: float = 120.0):
+                   cancel: threading.Event | None = None, timeout: float = 120.0, split_leaves: bool | None = None):
     """Layout of ``graph`` with the modules in ``collapsed`` drawn as one box each, by
     the embedded engine or (``engine="dot"``) Graphviz dot in a child process.
 
@@ -57,7 +57,7 @@ def compute_layout(graph: Graph, direction: str, collapsed=(), engine: str = "em
         except DotCancelled:
             raise Cancelled() from None
     else:
-        layout = layout_graph(drawn, direction=direction, sizes=sizes)
+        layout = layout_graph(drawn, direction=direction, sizes=sizes, split_shared_leaves=split_leaves)
     layout.engine = engine
     layout.drawn = drawn
     layout.box_of = box_of if collapsed else {}
@@ -155,6 +155,7 @@ class Controller(QObject):
         self.collapsed: set[str] = set()  # module paths drawn as one box each
         self.auto_collapse = True  # a large model opens collapsed to at most ~300 boxes
         self.layout_engine = "embedded"  # or "dot" (Graphviz, when installed; core.dot_layout)
+        self.split_leaves: bool | None = None  # a shared leaf drawn once per use (None: for big graphs)
         self.dot_timeout = 120.0
         # Python files and programs are first run in a child process with this time limit
         # (core.user_code), so a file that exits, hangs or crashes cannot take the app down.
@@ -350,7 +351,27 @@ class Controller(QObject):
                 return compute_layout(graph, direction, collapsed, "dot", self._cancel, self.dot_timeout)
             except DotError as exc:
                 self.info.emit(f"Graphviz dot: {exc}. The embedded layout is shown instead.")
-        return compute_layout(graph, direction, collapsed)
+        if self.split_leaves is None:
+            return compute_layout(graph, direction, collapsed)
+        return compute_layout(graph, direction, collapsed, split_leaves=self.split_leaves)
+
+    def set_split_leaves(self, split: bool | None) -> None:
+        """Draw a shared leaf once per use (True), once (False) or automatically (None)."""
+        self.split_leaves = split
+        self._relayout_job()
+
+    def _relayout_job(self) -> None:
+        graph = self.graph
+        if graph is None:
+            return
+
+        def job() -> None:
+            layout = self._layout(graph)
+            self._check_cancel()
+            self.layout = layout
+            self.relayout_ready.emit(graph, layout)
+
+        self._spawn("layout", job, "Laying out…")
 
     def set_layout_engine(self, engine: str) -> None:
         """"embedded" (default) or "dot"; lays the current graph out again."""
@@ -640,6 +661,12 @@ class Controller(QObject):
         self.last_run_s = time.perf_counter() - getattr(self, "_run_t0", time.perf_counter())
         self._skip_module = None
         self.backward_finished.emit(result)  # the trainer makes the update itself
+
+    def set_keep_snapshots(self, k: int) -> None:
+        """Keep the last ``k`` training steps' graphs (from the next training run on)."""
+        self.keep_snapshots = max(0, int(k))
+        if self.trainer is not None and not self.training:
+            self.trainer = None  # the next Train builds a trainer with the new history size
 
     def _on_trained(self, result) -> None:  # on the trainer's worker
         self.training_finished.emit(result)

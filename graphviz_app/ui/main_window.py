@@ -261,6 +261,12 @@ class MainWindow(QMainWindow):
         self.act_resume_train = self._action("Res&ume Training", c.resume_training, "Ctrl+Shift+R", None)
         self.act_stop_train = self._action("St&op Training", c.stop_training, "Ctrl+Shift+T", None,
                                            "Stop after the current step")
+        self.act_keep = self._action("Keep &History of Last Steps…", self.ask_keep_snapshots, None, None,
+                                     "How many recent training steps keep their graph for time travel")
+        try:
+            self.controller.keep_snapshots = max(0, int(self.settings.value("training/keep_snapshots", 20)))
+        except (TypeError, ValueError):
+            self.controller.keep_snapshots = 20
         self.act_cancel = self._action("&Cancel Loading", self.cancel_work, "Ctrl+Shift+X", None,
                                        "Stop the load or layout in progress; the current graph stays")
         self.act_debug_train = self._action("&Debug Next Training Step", c.debug_training_step, "Ctrl+Shift+D",
@@ -347,6 +353,23 @@ class MainWindow(QMainWindow):
             act.setChecked(engine == name)
             act.triggered.connect(lambda checked, n=name: self.set_layout_engine(n))
 
+        self.leaves_group = QActionGroup(self)
+        self.act_leaves_auto = QAction("Shared Leaves: &Automatic (one copy per use on big graphs)", self,
+                                       checkable=True)
+        self.act_leaves_split = QAction("Shared Leaves: One &Copy per Use", self, checkable=True)
+        self.act_leaves_once = QAction("Shared Leaves: &One Box", self, checkable=True)
+        choice = str(self.settings.value("view/shared_leaves", "auto"))
+        modes = ((self.act_leaves_auto, "auto", None), (self.act_leaves_split, "split", True),
+                 (self.act_leaves_once, "once", False))
+        for act, name, value in modes:
+            self.leaves_group.addAction(act)
+            act.setChecked(choice == name)
+            if choice == name:
+                self.controller.split_leaves = value
+            act.triggered.connect(lambda checked, n=name, v=value: self.set_shared_leaves(n, v))
+        if not self.leaves_group.checkedAction():
+            self.act_leaves_auto.setChecked(True)
+
         # The Debugger dock's buttons.
         panel = self.debugger_panel
         from PySide6.QtWidgets import QHBoxLayout, QToolButton
@@ -389,6 +412,7 @@ class MainWindow(QMainWindow):
         run_menu.addSeparator()
         run_menu.addActions([self.act_train, self.act_pause_train, self.act_resume_train, self.act_stop_train,
                              self.act_debug_train])
+        run_menu.addAction(self.act_keep)
         run_menu.addSeparator()
         run_menu.addAction(self.act_cancel)
         run_menu.addSeparator()
@@ -415,6 +439,8 @@ class MainWindow(QMainWindow):
         view_menu.addActions([self.act_tb, self.act_bt])
         engine_menu = view_menu.addMenu("Layout &Engine")
         engine_menu.addActions([self.act_engine_embedded, self.act_engine_dot])
+        engine_menu.addSeparator()
+        engine_menu.addActions([self.act_leaves_auto, self.act_leaves_split, self.act_leaves_once])
         view_menu.addSeparator()
         view_menu.addActions([self.act_light, self.act_dark])
         view_menu.addSeparator()
@@ -581,6 +607,13 @@ class MainWindow(QMainWindow):
         self.plots.set_dark(name == "dark")
         self.run_view.set_dark(name == "dark")
         self.minimap.schedule()
+
+    def set_shared_leaves(self, name: str, value: bool | None) -> None:
+        """One drawn copy of a shared leaf (a weight used by every RNN step) per use, one
+        box, or automatic; remembered."""
+        self.settings.setValue("view/shared_leaves", name)
+        self._relayout_focus = ""
+        self.controller.set_split_leaves(value)
 
     def set_layout_engine(self, engine: str) -> None:
         self.settings.setValue("view/layout_engine", engine)
@@ -1352,6 +1385,18 @@ class MainWindow(QMainWindow):
         self.view.setFocus()
 
     # ---------------------------------------------------------------- model
+    def ask_keep_snapshots(self) -> None:
+        c = self.controller
+        value, ok = QInputDialog.getInt(
+            self, "Training history", "Keep the graphs of the last K training steps (0: none).\n"
+            "Each kept graph holds its gradient summaries, not the tensors.", c.keep_snapshots, 0, 10000)
+        if ok:
+            self.set_keep_snapshots(value)
+
+    def set_keep_snapshots(self, k: int) -> None:
+        self.settings.setValue("training/keep_snapshots", int(k))
+        self.controller.set_keep_snapshots(int(k))
+
     def cancel_work(self) -> None:
         if self.controller.cancel():
             self.statusBar().showMessage("Cancelling…")

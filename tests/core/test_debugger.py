@@ -505,8 +505,12 @@ def test_release_drops_references_and_a_debugger_runs_once():
 
 
 def test_worker_sets_its_own_thread_count():
-    z, leaves, g = chain_rule()
-    seen = []
-    dbg = BackwardDebugger(g, run=lambda: (seen.append(torch.get_num_threads()), z.backward()), num_threads=1)
-    assert run(dbg).status == "finished"
-    assert seen == [1]
+    # A new thread starts with OpenMP's default, not this thread's setting: ask for a
+    # count that differs from both, so the test fails unless the worker sets it itself.
+    want = 2 if torch.get_num_threads() != 2 else 3
+    for n in (want, 1):
+        z, leaves, g = chain_rule()
+        seen = []
+        dbg = BackwardDebugger(g, run=lambda: (seen.append(torch.get_num_threads()), z.backward()), num_threads=n)
+        assert run(dbg).status == "finished"
+        assert seen == [n]

@@ -143,3 +143,34 @@ def test_graphviz_dot_engine_from_the_view_menu(qtbot, window, examples_dir):
     with qtbot.waitSignal(window.scene.built, timeout=60000):
         window.act_engine_embedded.trigger()
     assert window.scene.layout.engine == "embedded"
+
+
+RNN = """
+class Unrolled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.RNNCell(3, 3)
+
+    def forward(self, xs):
+        h = torch.zeros(1, 3)
+        for x in xs:
+            h = self.cell(x, h)
+        return h
+
+
+def build(device="cpu"):
+    torch.manual_seed(0)
+    return Scenario("rnn", model=Unrolled(), inputs=torch.randn(6, 1, 3), targets=torch.zeros(1, 3),
+                    loss_fn=nn.MSELoss())
+"""
+
+
+def test_shared_leaves_once_or_one_copy_per_use(qtbot, window, tmp_path):
+    graph = open_file(qtbot, window, write_scenario(tmp_path, RNN))
+    weight = graph.leaf("cell.weight_hh").id
+    relayout(qtbot, window, window.act_leaves_split.trigger)
+    assert len(window.scene.items_for(weight)) == 6  # one box per step that uses it
+    assert str(window.settings.value("view/shared_leaves")) == "split"
+    relayout(qtbot, window, window.act_leaves_once.trigger)
+    assert len(window.scene.items_for(weight)) == 1
+    assert window.scene.graph is graph

@@ -160,3 +160,22 @@ def test_debug_next_training_step(qtbot, window, tmp_path):
     window.act_stop_train.trigger()
     qtbot.waitUntil(lambda: bool(done), timeout=10000)
     assert done[0].status == "stopped"
+
+
+def test_history_size_is_configured_and_remembered(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    open_file(qtbot, window, write_scenario(tmp_path, MODEL))
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (5, True))
+    window.act_keep.trigger()
+    assert window.controller.keep_snapshots == 5
+    assert int(window.settings.value("training/keep_snapshots")) == 5
+    window.steps_spin.setValue(12)
+    done = []
+    window.controller.training_finished.connect(done.append)
+    window.act_train.trigger()
+    qtbot.waitUntil(lambda: bool(done), timeout=60000)
+    assert done[0].status == "finished"
+    kept = window.controller.trainer.snapshots
+    assert len(kept) == 5  # the configured budget, not the default 20
+    assert [g.meta["step"] for g in kept] == list(range(8, 13))
