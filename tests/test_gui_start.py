@@ -43,12 +43,21 @@ def test_display_missing_reads_the_environment():
     assert not display_missing({}, "win32")
 
 
+def stop_window(w):
+    """What ``end_process`` does when the window closes, short of ``os._exit`` (which it
+    takes when other daemon threads are still alive, as they are inside a test run)."""
+    early = getattr(w, "early_check", None)
+    if early is not None:
+        early.stop()
+    w.controller.shutdown()
+
+
 @pytest.fixture
 def start(qtbot, tmp_path, monkeypatch):
     """``start(path)``: what ``graphviz-app FILE`` does before its event loop; the window
     is closed and its workers stopped afterwards."""
     monkeypatch.setenv("GRAPHVIZ_APP_SETTINGS", str(tmp_path / "settings.ini"))
-    from graphviz_app.ui.app import end_process, start_window
+    from graphviz_app.ui.app import start_window
 
     windows = []
 
@@ -65,7 +74,7 @@ def start(qtbot, tmp_path, monkeypatch):
 
     yield start_
     for w in windows:
-        end_process(w, 0, grace=2.0)
+        stop_window(w)
         w.controller.wait_idle(5)
         w.close()
         w.deleteLater()
@@ -108,8 +117,6 @@ def test_a_failing_command_line_file_is_reported_and_never_imported_here(qtbot, 
 
 
 def test_closing_during_the_check_stops_its_child(qtbot, start, tmp_path):
-    from graphviz_app.ui.app import end_process
-
     slow = tmp_path / "slow.py"
     slow.write_text("import time\ntime.sleep(60)\ndef build(device='cpu'):\n    pass\n")
     w = start(slow)
@@ -117,7 +124,7 @@ def test_closing_during_the_check_stops_its_child(qtbot, start, tmp_path):
     qtbot.wait(300)
     assert early._thread.is_alive()
     t0 = time.monotonic()
-    end_process(w, 0, grace=5.0)
+    stop_window(w)
     early._thread.join(5)
     assert not early._thread.is_alive() and time.monotonic() - t0 < 5
     assert early.result is not None and not early.result.ok and "cancelled" in early.result.message
