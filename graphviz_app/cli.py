@@ -113,8 +113,10 @@ def _export_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", help="a scenario or module file (.py), a TorchScript (.pt) or torch.export (.pt2) "
                    "program, or a snapshot (.json)")
-    p.add_argument("-o", "--output", required=True, help="the file to write")
-    p.add_argument("--format", choices=FORMATS, help="output format (default: from the output's suffix)")
+    p.add_argument("-o", "--output", required=True, action="append",
+                   help="the file to write; give -o several times to write several files from one run")
+    p.add_argument("--format", choices=FORMATS,
+                   help="output format (default: from each output's suffix)")
     p.add_argument("--steps", type=_non_negative_int, default=0,
                    help="train this many steps first; the file shows the last step's graph and "
                    "meta.loss_history holds one loss per step")
@@ -252,16 +254,19 @@ def write_export(graph, out: Path, fmt: str, direction: str = "TB", scale: float
 
 def export_main(argv: list[str]) -> int:
     args = _export_parser().parse_args(argv)
-    out = Path(args.output)
-    fmt = (args.format or out.suffix.lstrip(".") or "png").lower()
-    if fmt not in FORMATS:
-        return _fail(f"unknown output format {fmt!r}; use --format with one of {', '.join(FORMATS)}")
+    outputs = []
+    for name in args.output:
+        out = Path(name)
+        fmt = (args.format or out.suffix.lstrip(".") or "png").lower()
+        if fmt not in FORMATS:
+            return _fail(f"unknown output format {fmt!r}; use --format with one of {', '.join(FORMATS)}")
+        if out.parent and not out.parent.exists():
+            return _fail(f"could not write {out}: the folder {out.parent} does not exist")
+        outputs.append((out, fmt))
     src = Path(args.file)
     if not src.exists():
         return _fail(f"{src} does not exist")
-    if out.parent and not out.parent.exists():
-        return _fail(f"could not write {out}: the folder {out.parent} does not exist")
-    if fmt in QT_FORMATS:
+    if any(fmt in QT_FORMATS for _, fmt in outputs):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no display needed
     from .core.loader import LoadError
 
@@ -291,18 +296,22 @@ def export_main(argv: list[str]) -> int:
 
     try:
         graph = group_for_export(graph, args.collapse)
-        write_export(graph, out, fmt, direction=args.direction, scale=args.scale)
-    except OSError as exc:
-        return _fail(f"could not write {out}: {exc.strerror or exc}")
     except Exception as exc:
-        import traceback
-
-        return _fail(f"could not export {out}: {type(exc).__name__}: {exc}",
-                     traceback.format_exc() if args.debug else "", args.debug)
+        return _fail(f"could not collapse modules: {type(exc).__name__}: {exc}")
     if graph.meta.get("weights"):
         print(f"weights {graph.meta['weights']}")
     extra = f", {len(graph.meta['collapsed'])} modules collapsed" if graph.meta.get("collapsed") else ""
-    print(f"wrote {out} ({len(graph.nodes)} nodes, {len(graph.edges)} edges{extra})")
+    for out, fmt in outputs:
+        try:
+            write_export(graph, out, fmt, direction=args.direction, scale=args.scale)
+        except OSError as exc:
+            return _fail(f"could not write {out}: {exc.strerror or exc}")
+        except Exception as exc:
+            import traceback
+
+            return _fail(f"could not export {out}: {type(exc).__name__}: {exc}",
+                         traceback.format_exc() if args.debug else "", args.debug)
+        print(f"wrote {out} ({len(graph.nodes)} nodes, {len(graph.edges)} edges{extra})")
     return 0
 
 

@@ -146,3 +146,20 @@ def test_export_training_failure_is_one_plain_line(tmp_path):
     assert "boom in a later step" in r.stderr and "Traceback" not in r.stderr, r.stderr
     r = run_cli("export", str(bad), "-o", str(tmp_path / "g.json"), "--steps", "3", "--debug")
     assert r.returncode == 1 and "Traceback" in r.stderr
+
+
+def test_several_outputs_from_one_run(tmp_path, examples_dir):
+    import subprocess
+    import sys
+
+    outs = [tmp_path / "g.svg", tmp_path / "g.json", tmp_path / "g.dot"]
+    argv = [sys.executable, "-m", "graphviz_app", "export", str(examples_dir / "chain_rule.py")]
+    for out in outs:
+        argv += ["-o", str(out)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert all(out.stat().st_size > 100 for out in outs)
+    assert proc.stdout.count("wrote ") == 3
+    doc = json.loads(outs[1].read_text())
+    grads = {n["variable"]["name"]: n["grad"]["values"] for n in doc["nodes"] if n.get("variable")}
+    assert grads == {"x": 20.0, "w": 10.0, "b": 10.0}

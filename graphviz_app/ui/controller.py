@@ -360,7 +360,9 @@ class Controller(QObject):
         self.split_leaves = split
         self._relayout_job()
 
-    def _relayout_job(self) -> None:
+    def _relayout_job(self, message: str = "Laying out…") -> None:
+        """Lay the current graph out again on a worker (``relayout_ready``; the debugger's
+        state stays)."""
         graph = self.graph
         if graph is None:
             return
@@ -371,22 +373,12 @@ class Controller(QObject):
             self.layout = layout
             self.relayout_ready.emit(graph, layout)
 
-        self._spawn("layout", job, "Laying out…")
+        self._spawn("layout", job, message)
 
     def set_layout_engine(self, engine: str) -> None:
         """"embedded" (default) or "dot"; lays the current graph out again."""
         self.layout_engine = "dot" if engine == "dot" else "embedded"
-        graph = self.graph
-        if graph is None:
-            return
-
-        def job() -> None:
-            layout = self._layout(graph)
-            self._check_cancel()
-            self.layout = layout
-            self.relayout_ready.emit(graph, layout)
-
-        self._spawn("layout", job, "Laying out with Graphviz dot…" if engine == "dot" else "Laying out…")
+        self._relayout_job("Laying out with Graphviz dot…" if engine == "dot" else "Laying out…")
 
     # ------------------------------------------------------------- grouping
     def set_collapsed(self, paths) -> bool:

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 EXAMPLES = sorted(p for p in (pathlib.Path(__file__).resolve().parents[2] / "examples").glob("*.py"))
-FORMATS = ("png", "svg", "dot", "json")
+FORMATS = ("png", "svg", "pdf", "dot", "json")
 
 
 @pytest.fixture
@@ -47,21 +47,26 @@ def test_example_opens_and_steps_backward_to_the_end(qtbot, window, path):
 def test_example_exports_headless_to_every_format(qapp, path, tmp_path):
     from graphviz_app.cli import main
 
-    for fmt in FORMATS:
-        out = tmp_path / f"g.{fmt}"
-        rc = main(["export", str(path), "-o", str(out), "--format", fmt])
-        if path.stem == "inplace_error":  # backward fails by design: a clear error, no file
-            assert rc == 1 and not out.exists()
-            return
-        assert rc == 0, (path.stem, fmt)
+    outs = [tmp_path / f"g.{fmt}" for fmt in FORMATS]
+    argv = ["export", str(path)]
+    for out in outs:  # one run (one child-process check), every format
+        argv += ["-o", str(out)]
+    rc = main(argv)
+    if path.stem == "inplace_error":  # backward fails by design: a clear error, no file
+        assert rc == 1 and not any(out.exists() for out in outs)
+        return
+    assert rc == 0, path.stem
+    for fmt, out in zip(FORMATS, outs):
         data = out.read_bytes()
-        assert len(data) > 100
+        assert len(data) > 100, fmt
         if fmt == "png":
             assert data[:8] == b"\x89PNG\r\n\x1a\n"
         elif fmt == "svg":
             ET.fromstring(data)
         elif fmt == "dot":
             assert data.startswith(b"digraph")
+        elif fmt == "pdf":
+            assert data[:5] == b"%PDF-"
         else:
             from graphviz_app.core import snapshot
 
