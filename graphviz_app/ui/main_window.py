@@ -1564,11 +1564,23 @@ class MainWindow(QMainWindow):
             self, "Export graph", "graph.png",
             "PNG image (*.png);;SVG vector image (*.svg);;PDF document (*.pdf);;Graphviz DOT (*.dot);;Snapshot JSON (*.json)",
         )
-        if path:
-            self.export_graph(path)
+        if not path:
+            return
+        scale = None
+        if path.lower().endswith(".png") or selected.startswith("PNG"):
+            try:
+                last = float(self.settings.value("export/png_scale", 2.0))
+            except (TypeError, ValueError):
+                last = 2.0
+            scale, ok = QInputDialog.getDouble(self, "PNG export", "Pixels per unit (1 = 100%, 2 = sharp):",
+                                               last, 0.25, 8.0, 2)
+            if not ok:
+                return
+            self.settings.setValue("export/png_scale", scale)
+        self.export_graph(path, scale=scale)
 
-    def export_graph(self, path: str, fmt: str | None = None) -> bool:
-        """The whole graph in the format its suffix (or ``fmt``) names."""
+    def export_graph(self, path: str, fmt: str | None = None, scale: float | None = None) -> bool:
+        """The whole graph in the format its suffix (or ``fmt``) names (PNG at ``scale``)."""
         from .render import export_graph
 
         graph, layout = self.scene.graph, self.scene.layout
@@ -1576,7 +1588,8 @@ class MainWindow(QMainWindow):
             self.show_info("Nothing to export yet.")
             return False
         try:
-            export_graph(graph, layout, path, fmt=fmt, direction=self.controller.direction, colors=self.colors)
+            export_graph(graph, layout, path, fmt=fmt, direction=self.controller.direction, colors=self.colors,
+                         scale=2.0 if scale is None else float(scale))
         except Exception as exc:
             self.show_error(f"Could not export {Path(path).name}: {exc}")
             return False

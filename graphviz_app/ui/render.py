@@ -86,8 +86,12 @@ def format_of(path: str | Path, fmt: str | None) -> str:
 
 def export_graph(graph: Graph, layout, path: str | Path, fmt: str | None = None, direction: str = "TB",
                  colors: Colors = LIGHT, scale: float = 2.0) -> Path:
-    """Write ``graph`` (drawn with ``layout``) as png/svg/pdf/dot/json, by ``fmt`` or the suffix."""
+    """Write ``graph`` (drawn with ``layout``) as png/svg/pdf/dot/json, by ``fmt`` or the suffix.
+
+    Pictures and DOT show what the layout drew (collapsed modules as one box each); the
+    JSON snapshot always holds every node."""
     fmt = format_of(path, fmt)
+    drawn = getattr(layout, "drawn", None) or graph  # with collapsed modules: the boxes on screen
     if fmt == "png":
         return render_png(graph, layout, path, scale=scale, colors=colors)
     if fmt == "pdf":
@@ -95,11 +99,11 @@ def export_graph(graph: Graph, layout, path: str | Path, fmt: str | None = None,
     if fmt == "svg":
         from ..core.export_svg import write_svg
 
-        write_svg(graph, layout, path)
+        write_svg(drawn, layout, path)
     elif fmt == "dot":
         from ..core.export_dot import write_dot
 
-        write_dot(graph, path, direction=direction)
+        write_dot(drawn, path, direction=direction)
     else:
         from ..core import snapshot
 

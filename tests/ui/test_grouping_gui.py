@@ -174,3 +174,22 @@ def test_shared_leaves_once_or_one_copy_per_use(qtbot, window, tmp_path):
     relayout(qtbot, window, window.act_leaves_once.trigger)
     assert len(window.scene.items_for(weight)) == 1
     assert window.scene.graph is graph
+
+
+def test_exports_of_a_collapsed_view(qtbot, window, tmp_path):
+    import json
+    import xml.etree.ElementTree as ET
+
+    graph = open_file(qtbot, window, write_scenario(tmp_path, TRANSFORMER))
+    groups = window.scene.collapsed()
+    assert groups
+    for fmt in ("png", "svg", "pdf", "dot", "json"):
+        out = tmp_path / f"view.{fmt}"
+        assert window.export_graph(str(out)), window.last_error
+        assert out.stat().st_size > 100
+    svg = (tmp_path / "view.svg").read_text(encoding="utf-8")
+    ET.fromstring(svg)
+    some = sorted(groups)[0]
+    assert some in svg and some in (tmp_path / "view.dot").read_text(encoding="utf-8")
+    doc = json.loads((tmp_path / "view.json").read_text(encoding="utf-8"))
+    assert len(doc["nodes"]) == len(graph.nodes)  # the snapshot keeps every node

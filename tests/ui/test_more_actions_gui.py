@@ -3,6 +3,7 @@ the minimap, themes, recent files, drag and drop, dock layout, the trust prompt.
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
@@ -503,3 +504,21 @@ def test_trust_prompt_asks_once_per_file(qtbot, window, tmp_path, monkeypatch, e
     assert len(q.asked) == 2
     trusted = window.settings.value("trust/files") or []
     assert str(Path(path).resolve()) in ([trusted] if isinstance(trusted, str) else trusted)
+
+
+def test_export_graph_png_at_a_chosen_scale(qtbot, window, examples_dir, tmp_path, monkeypatch):
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    open_file(qtbot, window, examples_dir / "chain_rule.py")
+    sizes = []
+    for scale in (1.0, 3.0):
+        out = tmp_path / f"g{scale}.png"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, o=out, **k: (str(o), "PNG image (*.png)"))
+        monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, s=scale, **k: (s, True))
+        window.act_export.trigger()
+        img = QImage(str(out))
+        assert not img.isNull()
+        sizes.append(img.width())
+    assert sizes[1] == pytest.approx(3 * sizes[0], rel=0.05)
+    assert float(window.settings.value("export/png_scale")) == 3.0
