@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaint
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
+    QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
@@ -65,7 +66,7 @@ def box_size(node: Node) -> tuple[float, float]:
     return min(7.0 * chars + 24.0, 420.0), 42.0
 
 
-class NodeItem(QGraphicsItem):
+class NodeItem(QGraphicsRectItem):
     """One drawn box. A shared leaf drawn once per use has several items."""
 
     def __init__(self, node: Node, w: float, h: float, colors: Colors) -> None:
@@ -86,6 +87,11 @@ class NodeItem(QGraphicsItem):
         self.setAcceptHoverEvents(False)
         self.setZValue(1)
         self._rect = QRectF(-w / 2, -h / 2, w, h)
+        # The bounding box lives in C++ (a rect item's rect): Qt asks for it for every item
+        # when it indexes or repaints the scene, and a Python boundingRect() made that cost
+        # seconds at 100k nodes.
+        self.setPen(Qt.NoPen)
+        self.setRect(self._rect.adjusted(-6, -6, 6, 6))
 
     def tooltip_text(self) -> str:
         n = self.node
@@ -136,9 +142,6 @@ class NodeItem(QGraphicsItem):
             self.executed = self.node.exec_order is not None
         self._detail = None
         self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-6, -6, 6, 6)
 
     def fill_color(self) -> QColor:
         if self.flow is not None:
@@ -231,9 +234,13 @@ class EdgeItem(QGraphicsPathItem):
         self.colors = colors
         path = smooth_path(points)
         (x1, y1), (x2, y2) = points[-2], points[-1]
-        self.setPath(path)
         self.arrow_polygon = self._arrow(QPointF(float(x1), float(y1)), QPointF(float(x2), float(y2)))
-        self._rect = path.boundingRect().united(self.arrow_polygon.boundingRect()).adjusted(-3, -3, 3, 3)
+        # The item's path (what Qt's C++ bounding box and hit test use) is the curve plus
+        # its arrowhead; paint() draws the curve itself. No Python boundingRect(): see NodeItem.
+        self._curve = path
+        outline = QPainterPath(path)
+        outline.addPolygon(self.arrow_polygon)
+        self.setPath(outline)
         self.set_active(False)
         self.setZValue(0)
         self.end = QPointF(float(x2), float(y2))
@@ -265,14 +272,11 @@ class EdgeItem(QGraphicsPathItem):
         self.setPen(QPen(color, width))
         self._color = color
 
-    def boundingRect(self) -> QRectF:
-        return self._rect
-
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setPen(self.pen())
         painter.setBrush(Qt.NoBrush)
-        painter.drawPath(self.path())
+        painter.drawPath(self._curve)
         if lod >= 0.15:  # arrowheads only when they are big enough to see
             painter.setPen(QPen(self._color, 1.0))
             painter.setBrush(QBrush(self._color))
