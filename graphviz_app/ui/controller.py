@@ -360,20 +360,28 @@ class Controller(QObject):
         self.split_leaves = split
         self._relayout_job()
 
-    def _relayout_job(self, message: str = "Laying out…") -> None:
+    def _relayout_job(self, message: str = "Laying out…", collapsed: set[str] | None = None) -> bool:
         """Lay the current graph out again on a worker (``relayout_ready``; the debugger's
-        state stays)."""
+        state, the execution list and the inspector stay). ``collapsed``: the modules to
+        draw as one box each from now on (default: as they are)."""
         graph = self.graph
         if graph is None:
-            return
+            return False
 
         def job() -> None:
-            layout = self._layout(graph)
+            if collapsed is None:
+                layout = self._layout(graph)
+            else:
+                t0 = time.perf_counter()
+                layout = self._compute(graph, self.direction, collapsed)
+                self.last_layout_s = time.perf_counter() - t0
             self._check_cancel()
+            if collapsed is not None:
+                self.collapsed = collapsed
             self.layout = layout
             self.relayout_ready.emit(graph, layout)
 
-        self._spawn("layout", job, message)
+        return self._spawn("layout", job, message)
 
     def set_layout_engine(self, engine: str) -> None:
         """"embedded" (default) or "dot"; lays the current graph out again."""
@@ -384,22 +392,7 @@ class Controller(QObject):
     def set_collapsed(self, paths) -> bool:
         """Draw the modules in ``paths`` as one box each (relayout on a worker; the
         debugger, execution list and inspector stay as they are)."""
-        graph = self.graph
-        if graph is None:
-            return False
-        paths = set(paths)
-        direction = self.direction
-
-        def job() -> None:
-            t0 = time.perf_counter()
-            layout = self._compute(graph, direction, paths)
-            self._check_cancel()
-            self.last_layout_s = time.perf_counter() - t0
-            self.collapsed = paths
-            self.layout = layout
-            self.relayout_ready.emit(graph, layout)
-
-        return self._spawn("layout", job, "Laying out…")
+        return self._relayout_job(collapsed=set(paths))
 
     def collapse_module(self, path: str) -> bool:
         from ..core.grouping import collapse
@@ -527,15 +520,7 @@ class Controller(QObject):
     def set_direction(self, direction: str) -> None:
         """Lay the current graph out again top-to-bottom ("TB") or bottom-to-top ("BT")."""
         self.direction = direction
-        graph = self.graph
-        if graph is None:
-            return
-        def job() -> None:
-            layout = self._layout(graph)
-            self._check_cancel()
-            self._publish(graph, layout)
-
-        self._spawn("layout", job, "Laying out…")
+        self._relayout_job()
 
     def set_device(self, device: str) -> bool:
         """Run the scenario on ``device`` from now on (reloads it there)."""
