@@ -134,7 +134,9 @@ class MainWindow(QMainWindow):
         self.legend = FlowLegend(self.view)
         self.legend.hide()
         self._overlay = _Overlay(self)
-        self.view.installEventFilter(self._overlay)
+        # Placed again when the view, its viewport (a scroll bar appears) or an overlay resizes.
+        for w in (self.view, self.view.viewport(), self.minimap, self.legend):
+            w.installEventFilter(self._overlay)
         self._seen_order = 0
         self._build_docks()
         self._build_actions()
@@ -894,6 +896,9 @@ class MainWindow(QMainWindow):
         graph = self.scene.graph
         if graph is None or node_id not in graph:
             return
+        dbg = self.controller.debugger
+        if dbg is not None and dbg.graph is not graph:
+            return  # a pause of a graph not on screen yet (a debugged training step): it is repeated once shown
         self._sync_executed()
         self.scene.refresh_node(node_id)
         self.scene.set_current(node_id)
@@ -903,8 +908,8 @@ class MainWindow(QMainWindow):
         self.exec_list.setCurrentRow(self.exec_list.count() - 1)
         node = graph.node(node_id)
         where = f" in {node.module}" if node.module else ""
-        self.debug_state.setText(
-            f"Paused after {node.label}{where} ran (step {node.exec_order + 1}). F10: next node · F5: continue.")
+        step = f" (step {node.exec_order + 1})" if node.exec_order is not None else ""
+        self.debug_state.setText(f"Paused after {node.label}{where} ran{step}. F10: next node · F5: continue.")
         if self.scene.color_mode == "flow":
             self._update_legend()
         self._update_actions()
