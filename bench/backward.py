@@ -3,10 +3,12 @@
 For each model: walk (capture) and hook registration in µs per node, then backward
 in the debugger's observer mode (``start("run")``, ``summarize_after=False``: hooks
 keep references, no arithmetic) against a plain ``backward()``, alternating the two
-in one process and taking medians. Targets (issue 3): ≤ 1.3× on the transformer,
-≤ 1.1× on the CNN, ≤ 13 µs of overhead per node on the unrolled LSTM.
+in one process and taking medians. Both run with the allocator settings the app uses
+(``core/allocator.py``; ``--system-malloc`` to compare without). Targets (issue 3):
+≤ 1.3× on the transformer, ≤ 1.1× on the CNN, ≤ 13 µs of overhead per node on the
+unrolled LSTM.
 
-    python bench/backward.py [--reps N]
+    python bench/backward.py [--reps N] [--system-malloc]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from graphviz_app.core.allocator import keep_freed_memory  # noqa: E402
 from graphviz_app.core.capture import capture  # noqa: E402
 from graphviz_app.core.debugger import BackwardDebugger  # noqa: E402
 
@@ -129,12 +132,16 @@ def observer_vs_plain(model, forward, reps):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=11)
+    ap.add_argument("--system-malloc", action="store_true",
+                    help="keep glibc's default thresholds instead of the app's (core/allocator.py)")
     args = ap.parse_args()
+    tuned = False if args.system_malloc else keep_freed_memory()
     torch.set_num_threads(1)
     ms = models()
     gc.collect()
     gc.freeze()  # the models' own objects: keep them out of every collection
-    print(f"torch {torch.__version__}, 1 thread, {args.reps} reps, medians\n")
+    malloc = "freed memory kept as the app does (core/allocator.py)" if tuned else "glibc default thresholds"
+    print(f"torch {torch.__version__}, 1 thread, {args.reps} reps, medians; malloc: {malloc}\n")
     print(f"{'model':<20} {'nodes':>6} {'walk µs/n':>10} {'+saved µs/n':>12} {'hooks µs/n':>11} "
           f"{'walk+reg µs/n':>14} {'plain ms':>9} {'observer ms':>12} {'ratio':>6} {'ratio e2e':>9} "
           f"{'µs/node over':>12}")

@@ -230,6 +230,8 @@ class BackwardDebugger:
         self.order: list[str] = []
         self.grads_in: dict[str, tuple] = {}  # node id -> grad_inputs (sent on)
         self.grads_out: dict[str, tuple] = {}  # node id -> grad_outputs (received)
+        self._lean: dict[str, dict[int, str]] = {}
+        self._deferred: list[tuple[str, int]] = []  # (sender id, its exec index), see _lean_slots
         self.result: BackwardResult | None = None
         self.timings: dict[str, float] = {}  # install_s, backward_s (pauses included), summaries_s
         self.returned: Any = None  # what ``run`` returned (e.g. torch.autograd.grad's tuple)
@@ -314,7 +316,12 @@ class BackwardDebugger:
         handles = self._handles
         me = self
 
+        lean = self._lean = self._lean_slots()
+        deferred = self._deferred
+
         def make(nid: str, node: Any):
+            drop = lean.get(nid)
+
             def pre(grad_outputs):
                 if get_ident() != ident:
                     return None
@@ -331,14 +338,20 @@ class BackwardDebugger:
                 idx = len(order)
                 order.append(nid)
                 node.exec_order = idx
-                gin[nid] = grad_inputs
+                pause = me._mode != "run" and me._should_pause(nid, node, grad_inputs, grad_outputs)
+                if drop is not None and not pause:
+                    # Not held while the leaf accumulates (see _lean_slots); filled in later.
+                    gin[nid] = tuple(None if i in drop else t for i, t in enumerate(grad_inputs))
+                    deferred.append((nid, idx))
+                else:
+                    gin[nid] = grad_inputs
                 gout[nid] = grad_outputs
                 me._current = None
                 if done._slots:
                     done.emit(nid, idx)
                 if me._abort:
                     raise BackwardAborted("backward aborted")
-                if me._mode != "run" and me._should_pause(nid, node, grad_inputs, grad_outputs):
+                if pause:
                     me._pause(nid)
                 return None
 
@@ -349,6 +362,64 @@ class BackwardDebugger:
                 pre, post = make(node.id, node)
                 handles.append(fn.register_prehook(pre))
                 handles.append(fn.register_hook(post))
+
+    def _lean_slots(self) -> dict[str, dict[int, str]]:
+        """{node id: {slot: leaf id}} for gradients a hook should not hold on to.
+
+        A gradient that flows into a leaf with a single incoming edge is moved into
+        the leaf's ``.grad`` by ``AccumulateGrad`` when nothing else references it,
+        and copied when something does: holding it from the sending node's hook
+        made a plain MLP's backward 1.7x slower. The leaf's own hook receives the
+        very same tensor, so the sender's entry is filled in from there afterwards
+        (:meth:`_fill_deferred`). Not for a leaf with tensor hooks (it receives what
+        they return), and only for a plain ``backward`` without ``create_graph``: a
+        custom ``run`` may reach the leaf through nodes that were not captured.
+        """
+        if self._run is not None or self.create_graph:
+            return {}
+        leaves = set()
+        for n, fn in zip(self.graph.nodes, self.graph.fns):
+            if n.kind == LEAF and not getattr(getattr(fn, "variable", None), "_backward_hooks", None):
+                leaves.add(n.id)  # a leaf with tensor hooks receives what its hooks return
+        incoming: dict[str, int] = {}
+        for e in self.graph.edges:
+            if e.dst in leaves:
+                incoming[e.dst] = incoming.get(e.dst, 0) + 1
+        lean: dict[str, dict[int, str]] = {}
+        for e in self.graph.edges:
+            if incoming.get(e.dst) == 1:
+                lean.setdefault(e.src, {})[e.slot] = e.dst
+        return lean
+
+    def _fill_deferred(self) -> None:
+        """Put the gradients sent into leaves back into the senders' ``grads_in``.
+
+        An entry is filled once its leaf has run after the sender (the engine runs
+        ``AccumulateGrad`` right after the node that feeds it); until then it waits.
+        """
+        if not self._deferred:
+            return
+        lean = self._lean
+        graph = self.graph
+        waiting = []
+        for nid, idx in self._deferred:
+            gi = self.grads_in.get(nid)
+            if gi is None:
+                continue
+            filled = list(gi)
+            ready = True
+            for slot, leaf in lean.get(nid, {}).items():
+                node = graph.node(leaf)
+                if node.exec_order is None or node.exec_order < idx:
+                    ready = False
+                    continue
+                go = self.grads_out.get(leaf)
+                if slot < len(filled):
+                    filled[slot] = go[0] if go else None
+            self.grads_in[nid] = tuple(filled)
+            if not ready:
+                waiting.append((nid, idx))
+        self._deferred[:] = waiting
 
     def _should_pause(self, nid: str, node: Any, gin: Sequence[Any], gout: Sequence[Any]) -> bool:
         mode = self._mode
@@ -390,6 +461,7 @@ class BackwardDebugger:
         is set to the first node (in execution order) that received or sent a
         gradient with NaN/Inf, or ``None``.
         """
+        self._fill_deferred()
         ran = list(dict.fromkeys(self.order))
         ids = ran if node_ids is None else list(dict.fromkeys(node_ids))
         graph = self.graph
@@ -490,6 +562,7 @@ class BackwardDebugger:
                 h.remove()
             self._handles.clear()
             self._current = None
+            self._fill_deferred()
         result.order = list(self.order)
         leaves = {n.id for n in self.graph.nodes if n.kind == LEAF}
         result.grads_written = list(dict.fromkeys(nid for nid in self.order if nid in leaves))

@@ -261,6 +261,9 @@ def run_gui(path: str | None = None) -> int:
     if display_missing():
         print(NO_DISPLAY, file=sys.stderr)
         return 2
+    from ..core.allocator import keep_freed_memory
+
+    keep_freed_memory()  # backward runs that hold their gradients reuse memory (core.allocator)
     app, window = start_window(path)
     return end_process(window, app.exec())
 

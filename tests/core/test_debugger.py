@@ -120,6 +120,64 @@ def test_summaries_can_be_deferred_and_batched():
     assert add.grad_inputs[0] is mul.grad_outputs[0]
 
 
+def _mlp_loss(seed=0):
+    torch.manual_seed(seed)
+    mlp = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    x = torch.randn(4, 6)
+    return mlp, mlp(x).pow(2).sum()
+
+
+def test_run_mode_lets_leaves_take_their_gradient_and_records_it_all():
+    """A run does not hold the gradient a leaf is about to take (so AccumulateGrad
+    moves it into ``.grad`` instead of copying it), yet every node's recorded
+    gradients equal those of a stepped run, where each node's are held as it runs."""
+    mlp, loss = _mlp_loss()
+    g = capture(loss, model=mlp)
+    dbg = BackwardDebugger(g, loss)
+    assert run(dbg).status == "finished"
+    by_name = {g.node(i).variable["name"]: i for i in (n.id for n in g.leaves())}
+    senders = {e.dst: (e.src, e.slot) for e in g.edges if e.dst in by_name.values()}
+    for name, p in mlp.named_parameters():
+        src, slot = senders[by_name[name]]
+        sent = dbg.grads_in[src][slot]
+        assert sent is not None, name
+        assert sent.data_ptr() == p.grad.data_ptr(), f"{name}: .grad is a copy of what was sent"
+    ran = {n.id: (n.grad_inputs, n.grad_outputs, n.grad) for n in g.nodes}
+
+    mlp2, loss2 = _mlp_loss()
+    g2 = capture(loss2, model=mlp2)
+    result, _ = step_all(BackwardDebugger(g2, loss2))
+    assert result.status == "finished"
+    stepped = {n.id: (n.grad_inputs, n.grad_outputs, n.grad) for n in g2.nodes}
+    assert [n.name for n in g2.nodes] == [n.name for n in g.nodes]
+    assert list(ran.values()) == list(stepped.values())
+    for name, p in mlp2.named_parameters():
+        assert torch.equal(p.grad, dict(mlp.named_parameters())[name].grad), name
+
+
+def test_shared_leaves_and_custom_runs_keep_every_gradient():
+    """A leaf fed by several edges, or a backward run by the scenario, holds every
+    gradient from the sending node's hook."""
+    w = torch.tensor([2.0, 3.0], requires_grad=True)
+    x = torch.tensor([1.0, 4.0])
+    out = (w * x).sum() + (w * w).sum()
+    g = capture(out, names={"w": w})
+    dbg = BackwardDebugger(g, out)
+    assert run(dbg).status == "finished"
+    leaf = g.leaf("w")
+    sent = [dbg.grads_in[e.src][e.slot] for e in g.edges if e.dst == leaf.id]
+    assert len(sent) == 3 and all(t is not None for t in sent)
+    assert torch.equal(sum(sent), w.grad)
+
+    mlp, loss = _mlp_loss()
+    g = capture(loss, model=mlp)
+    dbg = BackwardDebugger(g, run=lambda: torch.autograd.backward([loss]))
+    assert run(dbg).status == "finished"
+    assert dbg._lean == {}
+    leaves = {n.id for n in g.leaves()}
+    assert all(dbg.grads_in[e.src][e.slot] is not None for e in g.edges if e.dst in leaves)
+
+
 def test_stepped_order_equals_an_unstepped_run():
     model, x = small_transformer()
     loss = model(x).pow(2).mean()
@@ -514,3 +572,19 @@ def test_worker_sets_its_own_thread_count():
         dbg = BackwardDebugger(g, run=lambda: (seen.append(torch.get_num_threads()), z.backward()), num_threads=n)
         assert run(dbg).status == "finished"
         assert seen == [n]
+
+
+def test_a_leaf_with_a_tensor_hook_keeps_what_was_sent_to_it():
+    """A hook on a parameter changes what its AccumulateGrad receives: the sender's
+    record must still show the gradient it sent, not the hook's result."""
+    mlp, loss = _mlp_loss()
+    w = mlp[2].weight
+    w.register_hook(lambda g: g * 0)
+    g = capture(loss, model=mlp)
+    dbg = BackwardDebugger(g, loss)
+    assert run(dbg).status == "finished"
+    leaf = next(n for n in g.leaves() if n.variable["name"] == "2.weight")
+    (edge,) = [e for e in g.edges if e.dst == leaf.id]
+    sent = dbg.grads_in[edge.src][edge.slot]
+    assert sent is not None and sent.abs().sum() > 0
+    assert torch.count_nonzero(w.grad) == 0
