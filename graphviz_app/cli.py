@@ -195,6 +195,14 @@ def build_graph(path: Path, steps: int = 0, device: str = "cpu", *, model: str |
     return graph
 
 
+def _build_detached(*args, **kwargs):
+    """:func:`build_graph`, with the model, its tensors and the live graph freed before
+    returning (on the calling thread: see ``core.stacks``)."""
+    graph = build_graph(*args, **kwargs)
+    graph.detach()
+    return graph
+
+
 def collapsed_modules(graph, depth) -> set[str]:
     """The module paths to draw as one box each: every module at ``depth`` ("auto": the app's first view)."""
     from .core.grouping import initial_collapse, module_of
@@ -269,12 +277,13 @@ def export_main(argv: list[str]) -> int:
     if any(fmt in QT_FORMATS for _, fmt in outputs):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no display needed
     from .core.loader import LoadError
+    from .core.stacks import on_big_stack
 
     if args.weights is not None and not Path(args.weights).exists():
         return _fail(f"the weights file {args.weights} does not exist")
 
     try:
-        graph = build_graph(src, steps=args.steps, device=args.device, model=args.model,
+        graph = on_big_stack(_build_detached, src, steps=args.steps, device=args.device, model=args.model,
                             input_shapes=args.input_shapes, weights=args.weights, safe=True,
                             timeout=args.timeout)
     except LoadError as exc:

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import torch
 
-from .graph import LEAF, OP, OUTPUT, Edge, Graph, Node
+from .graph import LEAF, OP, OUTPUT, Edge, Graph, LiveNodes, Node
 
 # Per grad_fn type: the names of its ``_saved_*`` attributes (``dir()`` is slow).
 _SAVED_ATTRS: dict[type, tuple[str, ...]] = {}
@@ -254,7 +254,7 @@ def capture(
             n.variable["unnamed"] = True
 
     g = Graph(nodes=nodes, edges=edges, meta={"torch_version": torch.__version__})
-    g.fns = fns
+    g.fns = LiveNodes(fns)
     devices = {str(t.device) for t in outs}
     g.meta["device"] = (devices.pop() if len(devices) == 1 else ",".join(sorted(devices))) if devices else "cpu"
     return g

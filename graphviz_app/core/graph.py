@@ -45,6 +45,27 @@ class Node:
         return self.name
 
 
+class LiveNodes(list):
+    """The live ``grad_fn`` objects of a captured graph, released from the outputs down.
+
+    A list drops its items from the end, which for a capture's list (outputs first) is
+    leaves first: the output's node then ends up as the only holder of the whole chain
+    below it, and PyTorch frees such a chain recursively in C++. A 50,000-step chain
+    overflowed the thread's stack and the process died. Released from the front, each
+    node is freed on its own while the next one is still held here.
+    """
+
+    __slots__ = ()
+
+    def release(self) -> None:
+        for i in range(len(self)):
+            self[i] = None
+        self.clear()
+
+    def __del__(self) -> None:
+        self.release()
+
+
 @dataclass(frozen=True)
 class Edge:
     src: str
@@ -116,7 +137,9 @@ class Graph:
 
     def detach(self) -> None:
         """Drop the live autograd objects (frees the forward graph's memory)."""
-        self.fns = []
+        fns, self.fns = self.fns, []
+        if isinstance(fns, LiveNodes):
+            fns.release()
 
     def to_networkx(self):
         """A ``networkx.MultiDiGraph`` view (node attrs: the Node; edge attrs: slot)."""

@@ -104,9 +104,11 @@ class Session:
         if self.debugger is not None:
             self.debugger.release()
             self.debugger = None
+        # The output first, then the live nodes from the output down: each node is then
+        # freed on its own, never a deep chain at once (see graph.LiveNodes).
+        self.output = None
         if self.graph is not None:
             self.graph.detach()
-        self.output = None
 
     @property
     def device(self) -> str:

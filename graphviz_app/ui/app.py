@@ -262,8 +262,10 @@ def run_gui(path: str | None = None) -> int:
         print(NO_DISPLAY, file=sys.stderr)
         return 2
     from ..core.allocator import keep_freed_memory
+    from ..core.stacks import use_big_stacks
 
     keep_freed_memory()  # backward runs that hold their gradients reuse memory (core.allocator)
+    use_big_stacks()  # worker threads can free very deep graphs (core.stacks)
     app, window = start_window(path)
     return end_process(window, app.exec())
 
