@@ -321,6 +321,7 @@ class BackwardDebugger:
 
         def make(nid: str, node: Any):
             drop = lean.get(nid)
+            slots = tuple(drop) if drop else ()
 
             def pre(grad_outputs):
                 if get_ident() != ident:
@@ -341,7 +342,10 @@ class BackwardDebugger:
                 pause = me._mode != "run" and me._should_pause(nid, node, grad_inputs, grad_outputs)
                 if drop is not None and not pause:
                     # Not held while the leaf accumulates (see _lean_slots); filled in later.
-                    gin[nid] = tuple(None if i in drop else t for i, t in enumerate(grad_inputs))
+                    held = list(grad_inputs)
+                    for i in slots:
+                        held[i] = None
+                    gin[nid] = held
                     deferred.append((nid, idx))
                 else:
                     gin[nid] = grad_inputs
