@@ -193,8 +193,19 @@ def capture(
     param_ids: set[int] = set()
     if model is not None:
         param_ids = {id(p) for p in model.parameters()}
+    repeated = dict(getattr(modules, "repeated_calls", dict)()) if modules else {}
     modules = modules or {}
     mod_get = modules.get
+    in_repeated: dict[str | None, bool] = {None: False}
+
+    def wants_seq(module: str | None) -> bool:
+        try:
+            return in_repeated[module]
+        except KeyError:
+            parts = module.split(".")  # type: ignore[union-attr]
+            hit = any(".".join(parts[: i + 1]) in repeated for i in range(len(parts)))
+            in_repeated[module] = hit
+            return hit
     if sources is True:
         from .anomaly import source_of
 
@@ -238,6 +249,7 @@ def capture(
                 saved=node_saved,
                 variable=variable,
                 source=src_get(fn) if src_get is not None else None,
+                seq=fn._sequence_nr() if repeated and kind != LEAF and wants_seq(module) else None,
             )
         )
         fns.append(fn)
@@ -254,6 +266,8 @@ def capture(
             n.variable["unnamed"] = True
 
     g = Graph(nodes=nodes, edges=edges, meta={"torch_version": torch.__version__})
+    if repeated:
+        g.meta["module_calls"] = repeated
     g.fns = LiveNodes(fns)
     devices = {str(t.device) for t in outs}
     g.meta["device"] = (devices.pop() if len(devices) == 1 else ",".join(sorted(devices))) if devices else "cpu"

@@ -33,15 +33,24 @@ class Node:
     variable: dict[str, Any] | None = None  # leaves: name, shape, dtype, device
     source: str | None = None  # forward source line (anomaly mode)
     exec_order: int | None = None
+    seq: int | None = None  # autograd sequence number, kept for nodes of repeated modules (grouping by call)
     grad_inputs: list[dict | None] | None = None  # gradients this node sends on
     grad_outputs: list[dict | None] | None = None  # gradients this node received
     grad: dict | None = None  # leaves: summary of .grad after backward
 
     @property
     def label(self) -> str:
-        """What the picture shows: a leaf's variable name, else the grad_fn name."""
+        """What the picture shows: a leaf's variable name, a collapsed module's path (and
+        which of its calls), else the grad_fn name."""
         if self.kind == LEAF and self.variable and self.variable.get("name"):
             return str(self.variable["name"])
+        if self.kind == "group" and "#" in self.name:
+            path, _, calls = self.name.rpartition("#")
+            a, _, b = calls.partition("-")
+            if a.isdigit() and (not b or b.isdigit()):
+                if b and b != a:
+                    return f"{path}  calls {int(a) + 1}–{int(b) + 1}"
+                return f"{path}  call {int(a) + 1}"
         return self.name
 
 

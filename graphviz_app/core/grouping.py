@@ -3,12 +3,20 @@
 Nodes carry a dotted ``module`` path ("encoder.layers.3.linear1", None when unknown).
 Collapsing a module replaces every node inside it (at any depth) with one node of kind
 ``"group"`` named by the module path; edges are aggregated (no duplicates, no
-self-loops). Qt-free: the GUI keeps a set of collapsed paths and calls
+self-loops). Qt-free: the GUI keeps a set of collapsed keys and calls
 :func:`group_graph` then :func:`~graphviz_app.core.layout.layout_graph`.
+
+A key is a module path (every call of the module), or for a module the forward called
+more than once (an RNN cell unrolled over time; ``graph.meta["module_calls"]``) a run
+of its calls: ``"cell#0-16"`` (calls 0 to 16) or ``"cell#3"``. Node ``seq`` numbers
+tell which call made a node. An unrolled RNN thus opens as a chain of boxes, one per
+run of time steps, instead of one box for everything or thousands of nodes.
 """
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from collections import Counter
 from typing import Iterable
 
@@ -26,7 +34,62 @@ __all__ = [
     "expand",
     "child_modules",
     "module_paths",
+    "split_key",
+    "call_key",
+    "key_path",
+    "known_keys",
 ]
+
+CALL_SEP = "#"
+EXPAND_PARTS = 10  # expanding a run of calls shows at most this many shorter runs
+
+
+def split_key(key: str) -> tuple[str, int | None, int | None]:
+    """``("cell", 3, 5)`` for ``"cell#3-5"``, ``("cell", 3, 3)`` for ``"cell#3"``,
+    ``("cell", None, None)`` for a plain module path."""
+    path, sep, calls = key.rpartition(CALL_SEP)
+    if not sep or not path:
+        return key, None, None
+    a, _, b = calls.partition("-")
+    if not a.isdigit() or (b and not b.isdigit()):
+        return key, None, None
+    first, last = int(a), int(b) if b else int(a)
+    if last < first:
+        return key, None, None
+    return path, first, last
+
+
+def call_key(path: str, first: int, last: int | None = None) -> str:
+    """The key of calls ``first``..``last`` (0-based, inclusive) of module ``path``."""
+    if last is None or last == first:
+        return f"{path}{CALL_SEP}{first}"
+    return f"{path}{CALL_SEP}{first}-{last}"
+
+
+def key_path(key: str) -> str:
+    """The module path a key belongs to."""
+    return split_key(key)[0]
+
+
+def _call_runs(path: str, first: int, last: int, parts: int) -> list[str]:
+    n = last - first + 1
+    size = max(1, math.ceil(n / max(parts, 1)))
+    return [call_key(path, a, min(a + size - 1, last)) for a in range(first, last + 1, size)]
+
+
+def known_keys(graph: Graph, keys: Iterable[str]) -> set[str]:
+    """The keys of ``keys`` that name a module, or calls of a module, of ``graph``."""
+    paths = module_paths(graph)
+    calls = graph.meta.get("module_calls") or {}
+    out = set()
+    for k in keys:
+        path, first, last = split_key(k)
+        if first is None:
+            if k in paths:
+                out.add(k)
+        elif path in calls and last is not None and last < len(calls[path]):
+            out.add(k)
+    return out
 
 
 def module_of(node: Node) -> str | None:
@@ -73,22 +136,47 @@ def group_graph(graph: Graph, collapsed: Iterable[str]) -> tuple[Graph, dict[str
     collapsed = set(collapsed)
     if not collapsed:
         return graph, {n.id: n.id for n in graph.nodes}
+    runs: dict[str, list[tuple[int, int, str]]] = {}  # path -> (first, last, key) of collapsed calls
+    plain: set[str] = set()
+    for k in collapsed:
+        path, first, last = split_key(k)
+        if first is None:
+            plain.add(k)
+        else:
+            runs.setdefault(path, []).append((first, last, k))  # type: ignore[arg-type]
+    starts_of = graph.meta.get("module_calls") or {}
     owner: dict[str | None, str | None] = {None: None}
 
     def owner_of(path: str | None) -> str | None:
         try:
             return owner[path]
         except KeyError:
-            o = next((p for p in _prefixes(path) if p in collapsed), None)
+            o = next((p for p in _prefixes(path) if p in plain), None)
             owner[path] = o
             return o
+
+    def run_of(n: Node, path: str | None) -> str | None:
+        if n.seq is None or path is None:
+            return None
+        for p in _prefixes(path):
+            rs = runs.get(p)
+            starts = starts_of.get(p)
+            if rs and starts:
+                k = bisect_right(starts, n.seq) - 1
+                for first, last, key in rs:
+                    if first <= k <= last:
+                        return key
+        return None
 
     nodes: list[Node] = []
     box_of: dict[str, str] = {}
     counts: Counter = Counter()
     group_nodes: dict[str, Node] = {}
     for n in graph.nodes:
-        g = owner_of(module_of(n))
+        path = module_of(n)
+        g = owner_of(path)
+        if g is None and runs:
+            g = run_of(n, path)
         if g is None:
             nodes.append(n)
             box_of[n.id] = n.id
@@ -97,7 +185,7 @@ def group_graph(graph: Graph, collapsed: Iterable[str]) -> tuple[Graph, dict[str
         box_of[n.id] = gid
         counts[g] += 1
         if g not in group_nodes:  # placed where its first member was
-            gn = Node(id=gid, name=g, kind=GROUP, module=g)
+            gn = Node(id=gid, name=g, kind=GROUP, module=key_path(g))
             group_nodes[g] = gn
             nodes.append(gn)
     edges: list[Edge] = []
@@ -123,10 +211,70 @@ def initial_collapse(graph: Graph, max_boxes: int = 300, min_boxes: int = 8) -> 
     depth at which collapsing every module shows at most ``max_boxes`` boxes (depth 1
     when even that is too many). A collapse that would leave fewer than ``min_boxes``
     boxes is no overview (an unrolled RNN whose every step runs the same cell would
-    become one box), so such a graph is shown expanded.
+    become one box): a module the forward called several times is then shown as runs
+    of its calls (``"cell#0-16"``, ...), and a graph without one is shown expanded.
     """
     if len(graph.nodes) <= max_boxes:
         return set()
+    raw = _depth_collapse(graph, max_boxes)
+    if not raw:
+        return set()
+    runs = _calls_collapse(graph, raw, max_boxes)
+    if runs:
+        return runs
+    paths = Counter(module_of(n) for n in graph.nodes)
+    singles = sum(c for p, c in paths.items() if p is None or not any(p == g or p.startswith(g + ".") for g in raw))
+    if len(raw) + singles < min(min_boxes, max_boxes // 2):
+        return set()
+    return raw
+
+
+def _calls_collapse(graph: Graph, chosen: set[str], max_boxes: int) -> set[str]:
+    """``chosen`` with each module the forward called several times replaced by runs of
+    its calls, as many runs as fit ``max_boxes``; empty if there is none (or no room).
+
+    One box for every call of an RNN cell is no overview: the calls are the time steps,
+    and the ops between them (outside the cell) would all loop through that one box.
+    Each run's box comes with its own copies of the module's parameter leaves when
+    shared leaves are drawn once per use, so a run costs one box per such leaf too.
+    """
+    calls = graph.meta.get("module_calls") or {}
+    rep = sorted(k for k in chosen if len(calls.get(k) or ()) > 1)
+    if not rep:
+        return set()
+    keep = chosen - set(rep)
+
+    def owner(path: str | None) -> str | None:
+        return next((p for p in _prefixes(path) if p in chosen), None) if path else None
+
+    outside = 0
+    owners: set[str] = set()
+    leaves: Counter = Counter()
+    for n in graph.nodes:
+        o = owner(module_of(n))
+        if o is None or (o in rep and n.kind != LEAF and n.seq is None):
+            outside += 1
+        elif o in rep:
+            if n.kind == LEAF:
+                leaves[o] += 1
+        else:
+            owners.add(o)
+    budget = max_boxes - outside - len(owners)
+    if budget < 2 * len(rep):
+        return set()
+    total_calls = sum(len(calls[t]) for t in rep)
+    keys = set(keep)
+    for t in rep:
+        n_calls = len(calls[t])
+        share = max(1, budget * n_calls // total_calls)
+        parts = max(1, min(n_calls, share // (1 + leaves[t])))
+        keys.update(_call_runs(t, 0, n_calls - 1, parts))
+    return keys
+
+
+def _depth_collapse(graph: Graph, max_boxes: int) -> set[str]:
+    """The deepest module depth at which collapsing every module shows at most
+    ``max_boxes`` boxes (depth 1 when even that is too many); empty without modules."""
     paths = Counter(module_of(n) for n in graph.nodes)
     maxdepth = max((p.count(".") + 1 for p in paths if p), default=0)
     if maxdepth == 0:
@@ -145,17 +293,36 @@ def initial_collapse(graph: Graph, max_boxes: int = 300, min_boxes: int = 8) -> 
         best = groups
     if best is None:  # even depth 1 is too many boxes: show that anyway
         best = {p.split(".")[0] for p in paths if p}
-    singles = sum(c for p, c in paths.items() if p is None or not any(p == g or p.startswith(g + ".") for g in best))
-    if len(best) + singles < min(min_boxes, max_boxes // 2):
-        return set()
     return best
 
 
 def collapse(collapsed: Iterable[str], path: str) -> set[str]:
-    """``collapsed`` with ``path`` collapsed (its collapsed sub-modules are forgotten)."""
-    return {p for p in collapsed if not p.startswith(path + ".")} | {path}
+    """``collapsed`` with ``path`` (a module path or a run of calls) collapsed; what it
+    contains (collapsed sub-modules, shorter runs) is forgotten."""
+    base, first, last = split_key(path)
+
+    def inside(k: str) -> bool:
+        kp, kf, kl = split_key(k)
+        if first is None:  # the whole module: its sub-modules and its runs of calls
+            return kp == base and kf is not None or kp.startswith(base + ".") or k.startswith(base + ".")
+        return kp == base and kf is not None and first <= kf and kl <= last  # type: ignore[operator]
+
+    return {p for p in collapsed if not inside(p)} | {path}
 
 
 def expand(graph: Graph, collapsed: Iterable[str], path: str) -> set[str]:
-    """``collapsed`` with ``path`` opened one level: its direct sub-modules stay collapsed."""
-    return (set(collapsed) - {path}) | child_modules(graph, path)
+    """``collapsed`` with ``path`` opened one level.
+
+    A module's direct sub-modules stay collapsed; a module the forward called several
+    times opens into runs of its calls instead, a run of calls into shorter runs (at
+    most :data:`EXPAND_PARTS`), and a single call into its nodes."""
+    rest = set(collapsed) - {path}
+    base, first, last = split_key(path)
+    calls = (graph.meta.get("module_calls") or {}).get(base) or []
+    if first is None:
+        if len(calls) > 1:
+            return rest | set(_call_runs(base, 0, len(calls) - 1, EXPAND_PARTS))
+        return rest | child_modules(graph, path)
+    if last is not None and last > first:
+        return rest | set(_call_runs(base, first, last, EXPAND_PARTS))
+    return rest

@@ -63,6 +63,10 @@ class ModuleTracker:
     def __init__(self, model: nn.Module | None = None) -> None:
         self.model = model
         self.tags: dict[Any, str | None] = {}
+        # path -> the sequence number each call of that module started at, in call order:
+        # the nodes of call k of a module called several times (an RNN cell unrolled over
+        # time) are those of its path with a sequence number in [starts[k], starts[k+1]).
+        self.calls: dict[str, list[int]] = {}
         self._paths: dict[int, str] = {}
         if model is not None:
             for path, m in model.named_modules(remove_duplicate=False):
@@ -94,6 +98,11 @@ class ModuleTracker:
 
     def clear(self) -> None:
         self.tags.clear()
+        self.calls.clear()
+
+    def repeated_calls(self) -> dict[str, list[int]]:
+        """``{path: start sequence numbers}`` of the modules called more than once."""
+        return {p: list(v) for p, v in self.calls.items() if len(v) > 1}
 
     # --------------------------------------------------------------- context
     def __enter__(self) -> "ModuleTracker":
@@ -145,7 +154,10 @@ class ModuleTracker:
         if threading.get_ident() != self._thread:
             return
         path, pmap = self._path_of(module)
-        self._stack.append((path, current_sequence_nr(), pmap))
+        seq = current_sequence_nr()
+        self._stack.append((path, seq, pmap))
+        if path is not None:
+            self.calls.setdefault(path, []).append(seq)
 
     def _post(self, module: nn.Module, args: Any, output: Any) -> None:
         if threading.get_ident() != self._thread or not self._stack:

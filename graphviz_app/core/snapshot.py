@@ -99,6 +99,8 @@ def node_to_dict(n: Node) -> dict[str, Any]:
     }
     if n.source is not None:
         d["source"] = n.source
+    if n.seq is not None:
+        d["seq"] = n.seq
     if n.variable is not None:
         d["variable"] = n.variable
         d["grad"] = n.grad
@@ -241,6 +243,8 @@ def from_dict(doc: Any) -> Graph:
         _require(grad is None or isinstance(grad, dict), f"node {nid!r}: 'grad' must be a summary or null")
         _check_summary(grad, f"node {nid!r}: 'grad'")
         source = d.get("source")
+        seq = d.get("seq")
+        _require(seq is None or (isinstance(seq, int) and not isinstance(seq, bool)), f"node {nid!r}: bad seq")
         out_nodes.append(
             Node(
                 id=nid,
@@ -251,6 +255,7 @@ def from_dict(doc: Any) -> Graph:
                 variable=variable,
                 source=source if isinstance(source, str) else None,
                 exec_order=eo,
+                seq=seq,
                 grad_inputs=_dec_summaries(d.get("grad_inputs")),
                 grad_outputs=_dec_summaries(d.get("grad_outputs")),
                 grad=_dec_summary(grad),

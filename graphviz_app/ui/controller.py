@@ -494,12 +494,12 @@ class Controller(QObject):
     def _layout(self, graph: Graph, new_source: bool = False):
         """Lay out ``graph``; for a newly opened source, first pick the modules to show
         collapsed (a large model opens at a depth of at most about 300 boxes)."""
-        from ..core.grouping import initial_collapse, module_paths
+        from ..core.grouping import initial_collapse, known_keys
 
         t0 = time.perf_counter()
         if new_source:
             self.collapsed = initial_collapse(graph) if self.auto_collapse else set()
-        shown = self.collapsed & module_paths(graph) if self.collapsed else set()
+        shown = known_keys(graph, self.collapsed) if self.collapsed else set()
         layout = self._compute(graph, self.direction, shown)
         self.last_layout_s = time.perf_counter() - t0
         return layout

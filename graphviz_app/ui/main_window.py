@@ -1129,11 +1129,17 @@ class MainWindow(QMainWindow):
         from ..core.grouping import GROUP_PREFIX, _prefixes, module_of
 
         if node_id.startswith(GROUP_PREFIX):
-            path = node_id[len(GROUP_PREFIX):]
-            title = menu.addAction(f"module {path} (collapsed)")
+            from ..core.grouping import key_path
+
+            key = node_id[len(GROUP_PREFIX):]
+            path = key_path(key)  # a run of a module's calls ("cell#0-16") belongs to "cell"
+            box = self.scene.drawn.node(node_id) if self.scene.drawn is not None and node_id in self.scene.drawn else None
+            title = menu.addAction(f"module {box.label if box is not None else key} (collapsed)")
             title.setEnabled(False)
             menu.addSeparator()
-            menu.addAction("Expand Module", lambda: self.expand_module(path))
+            menu.addAction("Expand Module", lambda: self.expand_module(key))
+            if key != path:
+                menu.addAction(f"Collapse All Calls of {path}", lambda: self.collapse_module(path))
             if "." in path:
                 parent = path.rsplit(".", 1)[0]
                 menu.addAction(f"Collapse Parent {parent}", lambda: self.collapse_module(parent))
@@ -1491,7 +1497,7 @@ class MainWindow(QMainWindow):
 
         items = self.scene.items_by_id.get(gid) or []
         members = items[0].members if items else []
-        path = gid[len(GROUP_PREFIX):]
+        path = items[0].node.label if items else gid[len(GROUP_PREFIX):]
         ran = [m for m in members if m.exec_order is not None]
         leaves = [m.label for m in members if m.kind == LEAF]
         self.inspector.clear()

@@ -11,8 +11,11 @@ from graphviz_app.core.grouping import (
     expand,
     group_graph,
     initial_collapse,
+    call_key,
+    known_keys,
     module_of,
     module_paths,
+    split_key,
 )
 from graphviz_app.core.layout import count_crossings, layout_graph
 
@@ -111,13 +114,11 @@ def test_initial_collapse_on_a_transformer():
     assert np.isfinite(lay.x).all() and len(lay.edges) == len(gg2.edges)
 
 
-def test_initial_collapse_is_no_overview_for_a_single_repeated_cell():
-    import torch
+def _unrolled_rnn_graph(steps=60):
     from torch import nn
 
-    from graphviz_app.core.session import Session
     from graphviz_app import Scenario
-    from graphviz_app.core.grouping import group_graph, initial_collapse
+    from graphviz_app.core.session import Session
 
     class Unrolled(nn.Module):
         def __init__(self):
@@ -127,15 +128,76 @@ def test_initial_collapse_is_no_overview_for_a_single_repeated_cell():
         def forward(self, xs):
             h = torch.zeros(1, 4)
             for x in xs:
-                h = self.cell(x, h)
+                h = torch.tanh(self.cell(x, h))  # an op between calls, outside the cell
             return h
 
-    net = Unrolled()
-    sc = Scenario("rnn", model=net, inputs=torch.randn(60, 1, 4), targets=torch.zeros(1, 4), loss_fn=nn.MSELoss())
-    graph = Session(sc).forward()
+    torch.manual_seed(0)
+    sc = Scenario("rnn", model=Unrolled(), inputs=torch.randn(steps, 1, 4), targets=torch.zeros(1, 4),
+                  loss_fn=nn.MSELoss())
+    return Session(sc).forward()
+
+
+def test_a_repeated_cell_opens_as_runs_of_its_calls():
+    graph = _unrolled_rnn_graph(60)
     assert len(graph.nodes) > 300
-    # Collapsing "cell" would leave a handful of boxes: the graph opens expanded instead.
-    assert initial_collapse(graph) == set()
-    assert "cell" in initial_collapse(graph, min_boxes=1)
-    grouped, _ = group_graph(graph, {"cell"})
-    assert len(grouped.nodes) < 8
+    assert len(graph.meta["module_calls"]["cell"]) == 60
+    # Collapsing "cell" as a whole: one box that every tanh between calls loops through.
+    whole, _ = group_graph(graph, {"cell"})
+    box = "group:cell"
+    tanh = {n.id for n in whole.nodes if n.name == "TanhBackward0"}
+    pairs = {(e.src, e.dst) for e in whole.edges}
+    assert len(tanh) == 60
+    assert sum(1 for t in tanh if (box, t) in pairs and (t, box) in pairs) == 59  # all but the last
+    keys = initial_collapse(graph)
+    assert "cell" not in keys and keys - {"MSELoss"} and all(k.startswith("cell#") for k in keys - {"MSELoss"})
+    grouped, box_of = group_graph(graph, keys)
+    assert 8 <= len(grouped.nodes) <= 300
+    # Every op node of the cell is in the run holding its call; runs cover calls 0..59 once.
+    runs = sorted((split_key(k) for k in keys if k.startswith("cell#")), key=lambda r: r[1])
+    assert runs[0][1] == 0 and runs[-1][2] == 59
+    assert all(a[2] + 1 == b[1] for a, b in zip(runs, runs[1:]))
+    cell_ops = [n for n in graph.nodes if n.module == "cell" and n.kind != LEAF]
+    assert cell_ops and all(box_of[n.id].startswith("group:cell#") for n in cell_ops)
+    # The tanh between calls and the parameters stay outside the runs.
+    outer = [n for n in graph.nodes if n.name == "TanhBackward0" and n.module is None]
+    assert len(outer) == 60 and all(box_of[n.id] == n.id for n in outer)
+    assert all(box_of[n.id] == n.id for n in graph.nodes if n.kind == LEAF)
+    # Gradients flow from later calls to earlier ones: run boxes form a chain through the tanh nodes.
+    first = next(n for n in grouped.nodes if n.name == runs[0][0] + "#" + f"{runs[0][1]}-{runs[0][2]}")
+    assert first.label.startswith("cell  calls 1–")
+    lay = layout_graph(grouped)
+    assert np.isfinite(lay.x).all()
+
+
+def test_runs_of_calls_expand_and_collapse():
+    graph = _unrolled_rnn_graph(40)
+    keys = {call_key("cell", 0, 39)}
+    grouped, _ = group_graph(graph, keys)
+    assert sum(1 for n in grouped.nodes if n.kind == GROUP) == 1
+    opened = expand(graph, keys, "cell#0-39")
+    assert opened == {f"cell#{a}-{a + 3}" for a in range(0, 40, 4)}
+    one = expand(graph, opened, "cell#4-7")
+    assert {"cell#4", "cell#5", "cell#6", "cell#7"} <= one and "cell#4-7" not in one
+    single, box_of = group_graph(graph, {"cell#5"})
+    in_call = [n for n in graph.nodes if box_of[n.id] == "group:cell#5"]
+    starts = graph.meta["module_calls"]["cell"]
+    assert in_call and all(starts[5] <= n.seq < starts[6] for n in in_call)
+    assert expand(graph, {"cell#5"}, "cell#5") == set()
+    # Collapsing the module forgets its runs; the plain module expands into runs.
+    assert collapse(one, "cell") == {"cell"}
+    assert expand(graph, {"cell"}, "cell") == {f"cell#{a}-{a + 3}" for a in range(0, 40, 4)}
+    assert collapse({"cell#0", "cell#1", "cell#9"}, "cell#0-3") == {"cell#0-3", "cell#9"}
+    assert known_keys(graph, {"cell#0-39", "cell#40", "cell", "nope", "nope#1"}) == {"cell#0-39", "cell"}
+    assert split_key("a.b#3-5") == ("a.b", 3, 5) and split_key("a#x") == ("a#x", None, None)
+
+
+def test_call_numbers_survive_a_snapshot():
+    from graphviz_app.core import snapshot
+
+    graph = _unrolled_rnn_graph(12)
+    back = snapshot.loads(snapshot.dumps(graph))
+    assert back.meta["module_calls"] == graph.meta["module_calls"]
+    assert [n.seq for n in back.nodes] == [n.seq for n in graph.nodes]
+    a, _ = group_graph(graph, {"cell#2-5"})
+    b, _ = group_graph(back, {"cell#2-5"})
+    assert [n.id for n in a.nodes] == [n.id for n in b.nodes]

@@ -193,3 +193,27 @@ def test_exports_of_a_collapsed_view(qtbot, window, tmp_path):
     assert some in svg and some in (tmp_path / "view.dot").read_text(encoding="utf-8")
     doc = json.loads((tmp_path / "view.json").read_text(encoding="utf-8"))
     assert len(doc["nodes"]) == len(graph.nodes)  # the snapshot keeps every node
+
+
+LONG_RNN = RNN.replace("torch.randn(6, 1, 3)", "torch.randn(60, 1, 3)")
+
+
+def test_an_unrolled_rnn_opens_as_runs_of_time_steps(qtbot, window, tmp_path):
+    graph = open_file(qtbot, window, write_scenario(tmp_path, LONG_RNN))
+    assert len(graph.nodes) > 300
+    keys = window.scene.collapsed()
+    runs = sorted(k for k in keys if k.startswith("cell#"))
+    assert runs and "cell" not in keys
+    assert 8 <= boxes(window) <= 300
+    first = next(k for k in runs if k.startswith("cell#0-"))
+    box = window.scene.items_for("group:" + first)[0]
+    assert box.label.startswith("cell  calls 1–")
+    menu = window.node_menu("group:" + first)
+    assert menu_action(menu, "Collapse All Calls of cell") is not None
+    assert menu_action(menu, "Break in Module cell") is not None
+    relayout(qtbot, window, lambda: window.expand_module(first))
+    after = window.scene.collapsed()
+    assert first not in after and {k for k in after if k.startswith("cell#0")} - {first}
+    relayout(qtbot, window, lambda: window.collapse_module("cell"))
+    assert "cell" in window.scene.collapsed() and not any(k.startswith("cell#") for k in window.scene.collapsed())
+    assert window.scene.graph is graph
