@@ -181,18 +181,43 @@ class _Observer:
         self.grads: dict[str, tuple[Any, Any]] = {}
         self._count = itertools.count()
         self._handles: list[Any] = []
+        self._lean: dict[str, dict[int, str]] = {}
 
-    def install(self) -> None:
+    def install(self, lean: bool = True) -> None:
+        """``lean``: let leaves take their gradient (see ``leaf_bound_slots``); only for
+        a plain ``backward()`` (no ``create_graph``, no ``inputs``)."""
+        from .core.debugger import leaf_bound_slots
+
+        self._lean = leaf_bound_slots(self.graph) if lean else {}
         for node, fn in zip(self.graph.nodes, self.graph.fns):
-            self._handles.append(fn.register_hook(self._make_post(node)))
+            self._handles.append(fn.register_hook(self._make_post(node, self._lean.get(node.id))))
 
-    def _make_post(self, node):
+    def _make_post(self, node, drop=None):
+        slots = tuple(drop) if drop else ()
+
         def post(grad_inputs, grad_outputs):
             node.exec_order = next(self._count)
             self.order.append(node.id)
+            if slots:
+                held = list(grad_inputs)
+                for i in slots:
+                    held[i] = None
+                grad_inputs = held
             self.grads[node.id] = (grad_inputs, grad_outputs)
 
         return post
+
+    def _fill_leaf_bound(self) -> None:
+        for nid, drop in self._lean.items():
+            rec = self.grads.get(nid)
+            if rec is None:
+                continue
+            gin = list(rec[0])
+            for slot, leaf in drop.items():
+                got = self.grads.get(leaf)
+                if slot < len(gin):
+                    gin[slot] = got[1][0] if got and got[1] else None
+            self.grads[nid] = (tuple(gin), rec[1])
 
     def remove(self) -> None:
         for h in self._handles:
@@ -202,6 +227,7 @@ class _Observer:
     def summarize(self) -> None:
         from .core.summary import summarize_many
 
+        self._fill_leaf_bound()
         for nid, (gin, gout) in self.grads.items():
             node = self.graph.node(nid)
             node.grad_inputs = summarize_many(gin)
@@ -536,7 +562,7 @@ class Recorder:
             return
         graph = self._capture_tracked(loss)
         observer = _Observer(graph)
-        observer.install()
+        observer.install(lean=not kwargs.get("create_graph") and kwargs.get("inputs") is None)
         try:
             loss.backward(**kwargs)
         except BaseException as exc:

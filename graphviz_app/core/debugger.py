@@ -231,7 +231,7 @@ class BackwardDebugger:
         self.grads_in: dict[str, tuple] = {}  # node id -> grad_inputs (sent on)
         self.grads_out: dict[str, tuple] = {}  # node id -> grad_outputs (received)
         self._lean: dict[str, dict[int, str]] = {}
-        self._deferred: list[tuple[str, int]] = []  # (sender id, its exec index), see _lean_slots
+        self._deferred: list[tuple[str, int]] = []  # (sender id, its exec index), see leaf_bound_slots
         self.result: BackwardResult | None = None
         self.timings: dict[str, float] = {}  # install_s, backward_s (pauses included), summaries_s
         self.returned: Any = None  # what ``run`` returned (e.g. torch.autograd.grad's tuple)
@@ -341,7 +341,7 @@ class BackwardDebugger:
                 node.exec_order = idx
                 pause = me._mode != "run" and me._should_pause(nid, node, grad_inputs, grad_outputs)
                 if drop is not None and not pause:
-                    # Not held while the leaf accumulates (see _lean_slots); filled in later.
+                    # Not held while the leaf accumulates (leaf_bound_slots); filled in later.
                     held = list(grad_inputs)
                     for i in slots:
                         held[i] = None
@@ -368,32 +368,11 @@ class BackwardDebugger:
                 handles.append(fn.register_hook(post))
 
     def _lean_slots(self) -> dict[str, dict[int, str]]:
-        """{node id: {slot: leaf id}} for gradients a hook should not hold on to.
-
-        A gradient that flows into a leaf with a single incoming edge is moved into
-        the leaf's ``.grad`` by ``AccumulateGrad`` when nothing else references it,
-        and copied when something does: holding it from the sending node's hook
-        made a plain MLP's backward 1.7x slower. The leaf's own hook receives the
-        very same tensor, so the sender's entry is filled in from there afterwards
-        (:meth:`_fill_deferred`). Not for a leaf with tensor hooks (it receives what
-        they return), and only for a plain ``backward`` without ``create_graph``: a
-        custom ``run`` may reach the leaf through nodes that were not captured.
-        """
+        """:func:`leaf_bound_slots` for a plain ``backward`` without ``create_graph``
+        (a custom ``run`` may reach the leaves through nodes that were not captured)."""
         if self._run is not None or self.create_graph:
             return {}
-        leaves = set()
-        for n, fn in zip(self.graph.nodes, self.graph.fns):
-            if n.kind == LEAF and not getattr(getattr(fn, "variable", None), "_backward_hooks", None):
-                leaves.add(n.id)  # a leaf with tensor hooks receives what its hooks return
-        incoming: dict[str, int] = {}
-        for e in self.graph.edges:
-            if e.dst in leaves:
-                incoming[e.dst] = incoming.get(e.dst, 0) + 1
-        lean: dict[str, dict[int, str]] = {}
-        for e in self.graph.edges:
-            if incoming.get(e.dst) == 1:
-                lean.setdefault(e.src, {})[e.slot] = e.dst
-        return lean
+        return leaf_bound_slots(self.graph)
 
     def _fill_deferred(self) -> None:
         """Put the gradients sent into leaves back into the senders' ``grads_in``.
@@ -600,6 +579,31 @@ class BackwardDebugger:
         self.grad_tensors = None
         self._run = None
         self.returned = None
+
+
+def leaf_bound_slots(graph: Graph) -> dict[str, dict[int, str]]:
+    """{node id: {slot: leaf id}} for gradients a hook should not hold on to.
+
+    A gradient that flows into a leaf with a single incoming edge is moved into the
+    leaf's ``.grad`` by ``AccumulateGrad`` when nothing else references it, and copied
+    when something does: holding it from the sending node's hook made a plain MLP's
+    backward 1.7x slower. The leaf's own hook receives the very same tensor, so the
+    sender's entry can be filled in from there afterwards. Not for a leaf with tensor
+    hooks: it receives what they return. Needs the live graph.
+    """
+    leaves = set()
+    for n, fn in zip(graph.nodes, graph.fns):
+        if n.kind == LEAF and not getattr(getattr(fn, "variable", None), "_backward_hooks", None):
+            leaves.add(n.id)
+    incoming: dict[str, int] = {}
+    for e in graph.edges:
+        if e.dst in leaves:
+            incoming[e.dst] = incoming.get(e.dst, 0) + 1
+    lean: dict[str, dict[int, str]] = {}
+    for e in graph.edges:
+        if incoming.get(e.dst) == 1:
+            lean.setdefault(e.src, {})[e.slot] = e.dst
+    return lean
 
 
 def first_nonfinite(graph: Graph, order: Sequence[str] | None = None) -> str | None:

@@ -88,6 +88,13 @@ def test_observed_backward_snapshot_equals_the_debugger_snapshot(tmp_path):
     ref = json.loads((tmp_path / "ref.json").read_text())
     assert got["edges"] == ref["edges"]
     assert_close(got["nodes"], ref["nodes"])  # reductions may differ in the last bit
+    # What a node sent into a parameter's leaf is recorded, and is what the leaf received.
+    nodes = {n["id"]: n for n in got["nodes"]}
+    into_leaves = [e for e in got["edges"] if nodes[e["dst"]]["kind"] == "leaf"]
+    assert into_leaves
+    for e in into_leaves:
+        sent = nodes[e["src"]]["grad_inputs"][e["slot"]]
+        assert sent is not None and sent == nodes[e["dst"]]["grad_outputs"][0], e
 
 
 def assert_close(a, b, path="nodes"):
