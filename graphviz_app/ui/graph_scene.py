@@ -1,7 +1,9 @@
 """The graph as Qt items: one box per drawn node, one curve per drawn edge.
 
 Boxes are single items with their own ``paint`` (quick to build; text is skipped
-when zoomed out too far to read it). The scene knows nothing of torch: it reads a
+when zoomed out too far to read it). Zoomed far out on a big graph the view draws
+the scene's :class:`~.overview.Overview` instead (a few bulk calls rather than a
+Python ``paint`` per item). The scene knows nothing of torch: it reads a
 :class:`~graphviz_app.core.graph.Graph` and a layout, and repaints a node when the
 controller says its data changed.
 """
@@ -19,12 +21,16 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
+    QRubberBand,
+    QStyle,
     QStyleOptionGraphicsItem,
+    QStyleOptionRubberBand,
 )
 
 from ..core import gradflow
 from ..core.graph import LEAF, OUTPUT, Graph, Node
 from ..core.summary import format_summary
+from .overview import ACTIVE_PREFIX, BREAKPOINT_COLOR, CURRENT_RANK, DIM_ALPHA, DIM_SUFFIX, Overview
 from .theme import LIGHT, Colors
 
 LINE_H = 15.0
@@ -32,6 +38,12 @@ TEXT_LOD = 0.35  # below this zoom, boxes are drawn without text
 MAX_EDGE_LABELS = 400  # gradient values along edges only on small graphs
 CHUNK = 250  # boxes/edges added per event-loop turn when a big scene is built in chunks
 CHUNKED_ABOVE = 300  # scenes with more boxes than this are built in chunks
+OVERVIEW_ZOOM = 0.12  # below this zoom (text long gone) a big scene is drawn by its overview
+OVERVIEW_ABOVE = 1000  # ... if it has more boxes than this
+SELECTED_COLOR = "#2f6db5"
+MATCH_COLOR = "#e040fb"
+NONFINITE_OUTLINE = "#ff0000"
+FLOW_PROBLEMS = ("vanishing", "exploding", "nonfinite")
 
 
 def node_detail(node: Node) -> str:
@@ -67,31 +79,49 @@ def box_size(node: Node) -> tuple[float, float]:
 
 
 class NodeItem(QGraphicsRectItem):
-    """One drawn box. A shared leaf drawn once per use has several items."""
+    """One drawn box. A shared leaf drawn once per use has several items.
+
+    State that most boxes share is kept in class attributes (an instance gets its own
+    only once it differs), and the box's rect is made when it is painted: building a
+    big scene then makes fewer Python objects, so the garbage collector's full passes
+    (100-270 ms each at 18k boxes) come less often.
+    """
+
+    current = False
+    breakpoint = False
+    flow: str | None = None  # fill colour in gradient-flow mode
+    flow_class = "none"
+    match = False  # search hit
+    dim = False
+    _detail: str | None = None  # the numbers line, built when first painted
+    members: list[Node] | tuple = ()  # for a collapsed module: the nodes it holds
+    # Overview bookkeeping (see overview.py): the dirty set this box reports to once
+    # registered, its tile, its index in the layout, its colour group and outline.
+    is_edge = False
+    _sink: set | None = None
+    _ov_tile = None
+    _ov_i = -1
+    _ov_key = None
+    _ov_mark = None
+    _ov_bp = False
 
     def __init__(self, node: Node, w: float, h: float, colors: Colors) -> None:
-        super().__init__()
+        # The bounding box lives in C++ (a rect item's rect, 6 units around the box for
+        # its outline): Qt asks for it for every item when it indexes or repaints the
+        # scene, and a Python boundingRect() made that cost seconds at 100k nodes.
+        super().__init__(-w / 2 - 6, -h / 2 - 6, w + 12, h + 12)
         self.node = node
         self.w, self.h = w, h
         self.colors = colors
         self.executed = node.exec_order is not None
-        self.current = False
-        self.breakpoint = False
-        self.flow: str | None = None  # fill colour in gradient-flow mode
-        self.flow_class = "none"
-        self.match = False  # search hit
-        self.dim = False
-        self._detail: str | None = None  # the numbers line, built when first painted
-        self.members: list[Node] = []  # for a collapsed module: the nodes it holds
         self.setFlag(QGraphicsItem.ItemIsSelectable, True)
-        self.setAcceptHoverEvents(False)
         self.setZValue(1)
-        self._rect = QRectF(-w / 2, -h / 2, w, h)
-        # The bounding box lives in C++ (a rect item's rect): Qt asks for it for every item
-        # when it indexes or repaints the scene, and a Python boundingRect() made that cost
-        # seconds at 100k nodes.
-        self.setPen(Qt.NoPen)
-        self.setRect(self._rect.adjusted(-6, -6, 6, 6))
+        self.setPen(Qt.NoPen)  # no pen: a plain rect for Qt's hit tests, not a stroked outline
+
+    @property
+    def _rect(self) -> QRectF:
+        """The box around the item's position."""
+        return QRectF(-self.w / 2, -self.h / 2, self.w, self.h)
 
     def tooltip_text(self) -> str:
         n = self.node
@@ -105,7 +135,7 @@ class NodeItem(QGraphicsRectItem):
             lines.append(f"ran #{n.exec_order + 1}")
         if self.detail:
             lines.append(self.detail)
-        if self.flow_class in ("vanishing", "exploding", "nonfinite"):
+        if self.flow_class in FLOW_PROBLEMS:
             lines.append(f"gradient {self.flow_class}")
         return "\n".join(lines)
 
@@ -137,21 +167,57 @@ class NodeItem(QGraphicsRectItem):
         """Re-read the node (after it ran or its gradients were summarised); cheap: the
         text is rebuilt only when the box is painted."""
         if self.members:
-            self.executed = any(m.exec_order is not None for m in self.members)
+            executed = any(m.exec_order is not None for m in self.members)
         else:
-            self.executed = self.node.exec_order is not None
+            executed = self.node.exec_order is not None
         self._detail = None
-        self.update()
+        if executed != self.executed:
+            self.executed = executed
+            self.restyle()
+        else:
+            self.update()  # only the text changed: nothing for the overview
 
-    def fill_color(self) -> QColor:
+    def restyle(self) -> None:
+        """Repaint the box, and tell the scene's overview that its look may have changed."""
+        self.update()
+        if self._sink is not None:
+            self._sink.add(self)
+
+    def fill_name(self) -> str:
+        """The fill colour's name (the overview groups boxes by it)."""
         if self.flow is not None:
-            return QColor(self.flow)
+            return self.flow
         c = self.colors
         kind = self.node.kind
-        base = {LEAF: c.leaf, OUTPUT: c.output, "group": c.group}.get(kind, c.op)
-        if self.executed and kind not in (LEAF, OUTPUT):
-            base = c.executed
-        return QColor(base)
+        if kind == LEAF:
+            return c.leaf
+        if kind == OUTPUT:
+            return c.output
+        if self.executed:
+            return c.executed
+        return c.group if kind == "group" else c.op
+
+    def fill_color(self) -> QColor:
+        return QColor(self.fill_name())
+
+    def overview_fill(self) -> str:
+        """The box's colour group in the overview: the fill's name, with DIM_SUFFIX when
+        dimmed (a string, not a tuple: strings are not tracked by the garbage collector)."""
+        return self.fill_name() + DIM_SUFFIX if self.dim else self.fill_name()
+
+    def overview_mark(self) -> tuple | None:
+        """How the overview outlines the box, if it must stand out: (rank, colour, dashed),
+        the highest rank drawn last; the same precedence as ``paint``."""
+        if self.current:
+            return CURRENT_RANK, self.colors.current, False
+        if self.isSelected():
+            return 2, SELECTED_COLOR, False
+        if self.match:
+            return 1, MATCH_COLOR, False
+        if self.flow is not None and self.flow_class in FLOW_PROBLEMS:
+            return 0, (self.flow if self.flow_class != "nonfinite" else NONFINITE_OUTLINE), \
+                self.flow_class == "vanishing"
+        return None
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         c = self.colors
@@ -159,11 +225,11 @@ class NodeItem(QGraphicsRectItem):
         if self.current:
             pen = QPen(QColor(c.current), 3.5)
         elif self.isSelected():
-            pen = QPen(QColor("#2f6db5"), 2.5)
+            pen = QPen(QColor(SELECTED_COLOR), 2.5)
         elif self.match:
-            pen = QPen(QColor("#e040fb"), 3.0)
-        elif self.flow is not None and self.flow_class in ("vanishing", "exploding", "nonfinite"):
-            pen = QPen(QColor(self.flow if self.flow_class != "nonfinite" else "#ff0000"), 3.0)
+            pen = QPen(QColor(MATCH_COLOR), 3.0)
+        elif self.flow is not None and self.flow_class in FLOW_PROBLEMS:
+            pen = QPen(QColor(self.flow if self.flow_class != "nonfinite" else NONFINITE_OUTLINE), 3.0)
             if self.flow_class == "vanishing":
                 pen.setStyle(Qt.DashLine)
         elif self.executed:
@@ -173,16 +239,17 @@ class NodeItem(QGraphicsRectItem):
         painter.setPen(pen)
         fill = self.fill_color()
         if self.dim:
-            fill.setAlpha(70)
+            fill.setAlpha(DIM_ALPHA)
         painter.setBrush(QBrush(fill))
+        rect = self._rect
         if lod < TEXT_LOD:
-            painter.drawRect(self._rect)
+            painter.drawRect(rect)
             return
-        painter.drawRoundedRect(self._rect, 6, 6)
+        painter.drawRoundedRect(rect, 6, 6)
         if self.breakpoint:
             painter.setPen(Qt.NoPen)
-            painter.setBrush(QColor("#e51400"))
-            painter.drawEllipse(QPointF(self._rect.left() + 2, self._rect.top() + 2), 5.5, 5.5)
+            painter.setBrush(QColor(BREAKPOINT_COLOR))
+            painter.drawEllipse(QPointF(rect.left() + 2, rect.top() + 2), 5.5, 5.5)
         if self.flow is not None:
             painter.setPen(QColor("#ffffff" if fill.lightness() < 120 else "#1b1b1b"))
         else:
@@ -191,7 +258,7 @@ class NodeItem(QGraphicsRectItem):
         font.setPointSizeF(9.0)
         font.setBold(True)
         painter.setFont(font)
-        top = QRectF(self._rect.left() + 4, self._rect.top() + 3, self.w - 8, LINE_H)
+        top = QRectF(rect.left() + 4, rect.top() + 3, self.w - 8, LINE_H)
         painter.drawText(top, Qt.AlignHCenter | Qt.AlignVCenter, _elide(self.node.label, font, self.w - 8))
         if self.detail:
             font.setBold(False)
@@ -201,7 +268,7 @@ class NodeItem(QGraphicsRectItem):
                 has_grad = self.node.kind == LEAF and self.node.grad is not None
                 quiet = "#444444" if c is LIGHT else c.border
                 painter.setPen(QColor(c.grad_text) if has_grad or self.executed else QColor(quiet))
-            bottom = QRectF(self._rect.left() + 4, top.bottom() + 2, self.w - 8, LINE_H)
+            bottom = QRectF(rect.left() + 4, top.bottom() + 2, self.w - 8, LINE_H)
             painter.drawText(bottom, Qt.AlignHCenter | Qt.AlignVCenter, _elide(self.detail, font, self.w - 8))
 
 
@@ -214,7 +281,9 @@ def _elide(text: str, font: QFont, width: float) -> str:
 
 def smooth_path(points) -> QPainterPath:
     """A smooth curve through the polyline's points (quadratic joins at the midpoints)."""
-    pts = [QPointF(float(x), float(y)) for x, y in points]
+    if hasattr(points, "tolist"):
+        points = points.tolist()  # plain floats: iterating a numpy array row by row is slow
+    pts = [QPointF(x, y) for x, y in points]
     path = QPainterPath(pts[0])
     if len(pts) == 2:
         path.lineTo(pts[1])
@@ -228,59 +297,101 @@ def smooth_path(points) -> QPainterPath:
 class EdgeItem(QGraphicsPathItem):
     """A curve with an arrowhead, pointing the way the gradient flows."""
 
+    flow: str | None = None
+    active = False
+    # Overview bookkeeping, as on NodeItem.
+    is_edge = True
+    _sink: set | None = None
+    _ov_tile = None
+    _ov_i = -1
+    _ov_key = None
+    _pens: dict = {}  # (colour name, width) -> (QPen, QColor), shared by all edges
+    _shapes: tuple | None = None  # (curve, arrowhead), made when first painted
+
     def __init__(self, edge_index: int, points, colors: Colors) -> None:
         super().__init__()
         self.edge_index = edge_index
         self.colors = colors
-        path = smooth_path(points)
-        (x1, y1), (x2, y2) = points[-2], points[-1]
-        self.arrow_polygon = self._arrow(QPointF(float(x1), float(y1)), QPointF(float(x2), float(y2)))
+        # The layout's (k, 2) array: not a Python container, so the garbage collector does
+        # not walk it (lists of points for every edge made its full passes longer and more often).
+        self.points = points
+        pts = points.tolist() if hasattr(points, "tolist") else [list(p) for p in points]
+        (x1, y1), (x2, y2) = pts[-2], pts[-1]
         # The item's path (what Qt's C++ bounding box and hit test use) is the curve plus
         # its arrowhead; paint() draws the curve itself. No Python boundingRect(): see NodeItem.
-        self._curve = path
-        outline = QPainterPath(path)
-        outline.addPolygon(self.arrow_polygon)
+        # Its z stays 0, under the boxes.
+        outline = smooth_path(pts)
+        outline.addPolygon(self._arrow(x1, y1, x2, y2))
         self.setPath(outline)
         self.set_active(False)
-        self.setZValue(0)
-        self.end = QPointF(float(x2), float(y2))
-        self.mid = QPointF(*[float(v) for v in points[len(points) // 2]]) if len(points) > 2 else (
-            QPointF(float(points[0][0] + x2) / 2, float(points[0][1] + y2) / 2)
-        )
+
+    def shapes(self) -> tuple[QPainterPath, QPolygonF]:
+        """The curve and the arrowhead paint() draws (kept once made: only edges in view get them)."""
+        if self._shapes is None:
+            pts = self.points.tolist() if hasattr(self.points, "tolist") else [list(p) for p in self.points]
+            (x1, y1), (x2, y2) = pts[-2], pts[-1]
+            self._shapes = (smooth_path(pts), self._arrow(x1, y1, x2, y2))
+        return self._shapes
+
+    @property
+    def arrow_polygon(self) -> QPolygonF:
+        return self.shapes()[1]
+
+    @property
+    def end(self) -> QPointF:
+        x, y = self.points[-1]
+        return QPointF(float(x), float(y))
+
+    @property
+    def mid(self) -> QPointF:
+        pts = self.points
+        if len(pts) > 2:
+            x, y = pts[len(pts) // 2]
+        else:
+            x, y = (pts[0][0] + pts[-1][0]) / 2, (pts[0][1] + pts[-1][1]) / 2
+        return QPointF(float(x), float(y))
 
     @staticmethod
-    def _arrow(a: QPointF, b: QPointF) -> QPolygonF:
-        d = b - a
-        length = (d.x() ** 2 + d.y() ** 2) ** 0.5 or 1.0
-        ux, uy = d.x() / length, d.y() / length
-        size = 7.0
-        left = QPointF(b.x() - ux * size - uy * size * 0.5, b.y() - uy * size + ux * size * 0.5)
-        right = QPointF(b.x() - ux * size + uy * size * 0.5, b.y() - uy * size - ux * size * 0.5)
-        return QPolygonF([b, left, right])
-
-    flow: str | None = None
-    active = False
+    def _arrow(x1: float, y1: float, x2: float, y2: float) -> QPolygonF:
+        dx, dy = x2 - x1, y2 - y1
+        length = (dx * dx + dy * dy) ** 0.5 or 1.0
+        ux, uy = dx / length * 7.0, dy / length * 7.0  # 7 units long, 7 wide
+        return QPolygonF([QPointF(x2, y2), QPointF(x2 - ux - uy * 0.5, y2 - uy + ux * 0.5),
+                          QPointF(x2 - ux + uy * 0.5, y2 - uy - ux * 0.5)])
 
     def set_active(self, active: bool) -> None:
         self.active = active
         if active:
-            color, width = QColor(self.colors.edge_active), 2.2
+            name, width = self.colors.edge_active, 2.2
         elif self.flow is not None:
-            color, width = QColor(self.flow), 2.0
+            name, width = self.flow, 2.0
         else:
-            color, width = QColor(self.colors.edge), 1.1
-        self.setPen(QPen(color, width))
-        self._color = color
+            name, width = self.colors.edge, 1.1
+        got = self._pens.get((name, width))
+        if got is None:  # one QPen and QColor per look, not per edge
+            color = QColor(name)
+            got = EdgeItem._pens[(name, width)] = (QPen(color, width), color)
+        self.setPen(got[0])
+        self._color = got[1]
+        self._color_name = name
+        if self._sink is not None:
+            self._sink.add(self)
+
+    def overview_pen(self) -> str:
+        """The edge's group in the overview: the colour's name, with ACTIVE_PREFIX when it
+        is drawn wider (the current node's edges)."""
+        return ACTIVE_PREFIX + self._color_name if self.active else self._color_name
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setPen(self.pen())
         painter.setBrush(Qt.NoBrush)
-        painter.drawPath(self._curve)
+        curve, arrow = self.shapes()
+        painter.drawPath(curve)
         if lod >= 0.15:  # arrowheads only when they are big enough to see
             painter.setPen(QPen(self._color, 1.0))
             painter.setBrush(QBrush(self._color))
-            painter.drawPolygon(self.arrow_polygon)
+            painter.drawPolygon(arrow)
 
     def set_flow(self, color: str | None) -> None:
         self.flow = color
@@ -321,8 +432,20 @@ class GraphScene(QGraphicsScene):
         self.matches: set[str] = set()
         self.building = False
         self._generation = 0
+        self.overview = Overview(self)
         self.setBackgroundBrush(QColor(colors.background))
+        # No spatial index: Qt's BSP tree was slower than scanning every item for the
+        # lookups the view does (hit tests, the items in view), measured on these tall
+        # layouts (18k boxes: 6-20 ms a hit test against 1.5 ms; 100k: 150 ms against
+        # 27 ms; a fixed tree depth did not help) and on a square grid of boxes alike,
+        # and building it stalled the first click after a big scene was loaded.
+        self.setItemIndexMethod(QGraphicsScene.NoIndex)
         self.selectionChanged.connect(self._on_selection)
+
+    def clear(self) -> None:
+        """Remove every item (and let the overview forget them)."""
+        self.overview.reset(QRectF(), None)
+        super().clear()
 
     # ------------------------------------------------------------- building
     def set_graph(self, graph: Graph, layout, chunked: bool = False) -> None:
@@ -343,6 +466,7 @@ class GraphScene(QGraphicsScene):
             self.in_edges.setdefault(e.dst, []).append(i)
         margin = 40.0
         self.setSceneRect(QRectF(-margin, -margin, layout.width + 2 * margin, layout.height + 2 * margin))
+        self.overview.reset(self.sceneRect(), layout)
         total = len(layout.node_index) + len(layout.edges)
         if not chunked or len(layout.node_index) <= CHUNKED_ABOVE:
             self.building = True
@@ -351,7 +475,6 @@ class GraphScene(QGraphicsScene):
             self._finish_build()
             return
         self.building = True
-        self.setItemIndexMethod(QGraphicsScene.NoIndex)  # no BSP rebuilds while items pour in
         gen = self._generation
         state = {"n": 0, "e": 0}
 
@@ -369,7 +492,6 @@ class GraphScene(QGraphicsScene):
                 state["e"] = j
             self.build_progress.emit(state["n"] + state["e"], total)
             if state["n"] >= n_total and state["e"] >= e_total:
-                self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
                 self._finish_build()
             else:
                 QTimer.singleShot(0, self, tick)
@@ -381,16 +503,21 @@ class GraphScene(QGraphicsScene):
         ni, xs, ys, ws, hs = layout.node_index, layout.x, layout.y, layout.w, layout.h
         members = self._members() if self.box_of and a == 0 else getattr(self, "_member_map", {})
         self._member_map = members
-        for i in range(a, b):
-            node = nodes[int(ni[i])]
-            item = NodeItem(node, float(ws[i]), float(hs[i]), colors)
+        by_id, breakpoints, add = self.items_by_id, self.breakpoint_nodes, self.addItem
+        X, Y, W, H = (v[a:b].tolist() for v in (xs, ys, ws, hs))
+        batch = []
+        for i, k in enumerate(ni[a:b].tolist()):
+            node = nodes[k]
+            item = NodeItem(node, W[i], H[i], colors)
             if node.kind == "group":
                 item.members = members.get(node.id, [])
-            item.setPos(float(xs[i]), float(ys[i]))
-            if node.id in self.breakpoint_nodes:
+            item.setPos(X[i], Y[i])
+            if node.id in breakpoints:
                 item.breakpoint = True
-            self.addItem(item)
-            self.items_by_id.setdefault(node.id, []).append(item)
+            add(item)
+            batch.append(item)
+            by_id.setdefault(node.id, []).append(item)
+        self.overview.add_nodes(batch, a)
 
     def _members(self) -> dict[str, list[Node]]:
         out: dict[str, list[Node]] = {}
@@ -417,11 +544,13 @@ class GraphScene(QGraphicsScene):
     def _add_edges(self, a: int, b: int) -> None:
         edges = self.layout.edges
         small = len(edges) <= MAX_EDGE_LABELS
+        colors, add, by_edge = self.colors, self.addItem, self.edge_items_by_edge
+        batch = []
         for de in edges[a:b]:
-            item = EdgeItem(de.edge, de.points, self.colors)
-            self.addItem(item)
-            self.edge_items.append(item)
-            self.edge_items_by_edge.setdefault(de.edge, []).append(item)
+            item = EdgeItem(de.edge, de.points, colors)
+            add(item)
+            batch.append(item)
+            by_edge.setdefault(de.edge, []).append(item)
             if small and de.edge >= 0:
                 label = QGraphicsSimpleTextItem("")
                 label.setBrush(QColor(self.colors.grad_text))
@@ -432,19 +561,22 @@ class GraphScene(QGraphicsScene):
                 label.setZValue(2)
                 self.addItem(label)
                 self.edge_labels[de.edge] = label
+        self.edge_items.extend(batch)
+        self.overview.add_edges(batch, a)
 
     def _finish_build(self) -> None:
         self.building = False
-        self.refresh_all()
+        self.refresh_all()  # (and the overview reads the new items on idle turns)
         self.built.emit()
 
     def set_colors(self, colors: Colors) -> None:
         self.colors = colors
         self.setBackgroundBrush(QColor(colors.background))
+        self.overview.recolor()
         for items in self.items_by_id.values():
             for it in items:
                 it.colors = colors
-                it.update()
+                it.restyle()
         for e in self.edge_items:
             e.colors = colors
             e.set_active(False)
@@ -452,6 +584,7 @@ class GraphScene(QGraphicsScene):
             lab.setBrush(QColor(colors.grad_text))
         if self.current is not None:
             self.set_current(self.current)
+        self.overview.warm_up()
 
     # ------------------------------------------------------------ updating
     def refresh_node(self, node_id: str) -> None:
@@ -474,10 +607,13 @@ class GraphScene(QGraphicsScene):
                     self._apply_flow(item)
                 elif item.flow is not None:
                     item.flow, item.flow_class = None, "none"
+                    item.restyle()
         if self.graph is not None and (self.edge_labels or flow or self._edges_flowed):
             for nid in self.out_edges:
                 self._refresh_edges_from(nid)
         self._edges_flowed = flow
+        if not self.building:
+            self.overview.warm_up()
 
     _edges_flowed = False
 
@@ -485,7 +621,7 @@ class GraphScene(QGraphicsScene):
         norm = gradflow.node_norm(item.node)
         item.flow_class = gradflow.classify(norm)
         item.flow = gradflow.color_for_norm(norm)
-        item.update()
+        item.restyle()
 
     def _edge_summary(self, node: Node, slot: int):
         if node.grad_inputs and slot < len(node.grad_inputs):
@@ -536,7 +672,7 @@ class GraphScene(QGraphicsScene):
         if self.current is not None:
             for item in self.items_for(self.current):
                 item.current = False
-                item.update()
+                item.restyle()
             for i in self.out_edges.get(self.current, ()):
                 for e in self.edge_items_by_edge.get(i, ()):
                     e.set_active(False)
@@ -546,6 +682,7 @@ class GraphScene(QGraphicsScene):
         for item in self.items_for(node_id):
             item.current = True
             item.refresh()
+            item.restyle()
         for i in self.out_edges.get(node_id, ()):
             for e in self.edge_items_by_edge.get(i, ()):
                 e.set_active(True)
@@ -557,7 +694,7 @@ class GraphScene(QGraphicsScene):
             for item in self.items_for(nid):
                 if item.breakpoint != on:
                     item.breakpoint = on
-                    item.update()
+                    item.restyle()
         self.breakpoint_nodes = ids
 
     def set_matches(self, ids) -> None:
@@ -572,12 +709,16 @@ class GraphScene(QGraphicsScene):
                 if item.match != hit or item.dim != (searching and not hit):
                     item.match = hit
                     item.dim = searching and not hit
-                    item.update()
+                    item.restyle()
         self.matches = ids
 
     def reset_execution(self) -> None:
         self.set_current(None)
         self.refresh_all()
+
+    def box_count(self) -> int:
+        """How many boxes the scene draws (registered so far, while it is being built)."""
+        return len(self.overview)
 
     def node_items(self) -> Iterable[NodeItem]:
         for items in self.items_by_id.values():
@@ -672,9 +813,16 @@ class GraphView(QGraphicsView):
 
     Keys: arrows move the selection between connected nodes (Down/Up follow the
     gradient forward/back, Left/Right go along the layer); Enter centres it.
+
+    Zoomed out below ``OVERVIEW_ZOOM`` on a scene of more than ``OVERVIEW_ABOVE`` boxes
+    it paints the scene's overview (boxes and edges in a few bulk calls) instead of
+    every item: at that size no text is drawn anyway, and one Python ``paint`` per item
+    cost about half a second a frame at 18k boxes. Everything else (selection, tool
+    tips, clicks, menus) still goes through the items.
     """
 
     view_changed = Signal()
+    overview_enabled = True  # the benchmark turns it off to measure the per-item drawing
 
     def __init__(self, scene: GraphScene, parent=None) -> None:
         super().__init__(scene, parent)
@@ -686,6 +834,41 @@ class GraphView(QGraphicsView):
         self.setFocusPolicy(Qt.StrongFocus)
         self.horizontalScrollBar().valueChanged.connect(self.view_changed)
         self.verticalScrollBar().valueChanged.connect(self.view_changed)
+
+    def uses_overview(self) -> bool:
+        """Whether a frame now is drawn by the scene's overview."""
+        scene = self.scene()
+        return (self.overview_enabled and self.transform().m11() < OVERVIEW_ZOOM
+                and isinstance(scene, GraphScene) and scene.box_count() > OVERVIEW_ABOVE)
+
+    def paintEvent(self, event) -> None:
+        if not self.uses_overview():
+            super().paintEvent(event)
+            return
+        scene: GraphScene = self.scene()
+        vp = self.viewport()
+        exposed = event.rect()
+        tf = self.viewportTransform()
+        inverse, _ = tf.inverted()
+        area = inverse.mapRect(QRectF(exposed))
+        painter = QPainter(vp)  # clipped to the exposed region by Qt
+        painter.setTransform(tf)
+        self.drawBackground(painter, area)
+        changed = scene.overview.paint(painter, area)
+        self.drawForeground(painter, area)
+        band = self.rubberBandRect()
+        if self.dragMode() == QGraphicsView.RubberBandDrag and not band.isEmpty():
+            painter.resetTransform()
+            opt = QStyleOptionRubberBand()
+            opt.initFrom(vp)
+            opt.rect = band
+            opt.shape = QRubberBand.Rectangle
+            self.style().drawControl(QStyle.CE_RubberBand, opt, painter, vp)
+        painter.end()
+        if changed and exposed != vp.rect():
+            # Qt asked for the changed items' own areas; an outline drawn at a minimum
+            # size in pixels may reach beyond them, so draw the whole view once more.
+            vp.update()
 
     def wheelEvent(self, event) -> None:
         factor = 1.2 if event.angleDelta().y() > 0 else 1 / 1.2

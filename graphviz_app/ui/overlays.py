@@ -15,7 +15,8 @@ class Minimap(QWidget):
     """The whole graph, small, with the visible part outlined; click or drag to move there.
 
     The scene is rendered into an image once per change (throttled), not on every
-    repaint, so it costs nothing while panning.
+    repaint, so it costs nothing while panning; the current node is marked at a size
+    that stays visible however small the graph is drawn.
     """
 
     def __init__(self, view, parent=None) -> None:
@@ -48,18 +49,11 @@ class Minimap(QWidget):
         img = QImage(max(1, int(rect.width() * s)), max(1, int(rect.height() * s)), QImage.Format_ARGB32)
         img.fill(QColor(scene.backgroundBrush().color()))
         p = QPainter(img)
-        # Boxes only, straight from the items (much cheaper than scene.render).
-        p.setPen(Qt.NoPen)
-        ox, oy = rect.left(), rect.top()
-        for items in scene.items_by_id.values():
-            for it in items:
-                pos = it.pos()
-                c = it.fill_color()
-                if it.current:
-                    c = QColor(it.colors.current)
-                p.setBrush(c)
-                p.drawRect(QRectF((pos.x() - it.w / 2 - ox) * s, (pos.y() - it.h / 2 - oy) * s,
-                                  max(it.w * s, 1.0), max(it.h * s, 1.0)))
+        # The scene's overview: boxes and edges grouped by colour, a few calls in all, kept
+        # up to date incrementally (a loop over every item took 0.3-0.65 s at 100k boxes).
+        p.scale(s, s)
+        p.translate(-rect.left(), -rect.top())
+        scene.overview.paint(p, rect)
         p.end()
         self.image, self._scale = img, s
         self._offset = QPointF((self.width() - img.width()) / 2, (self.height() - img.height()) / 2)
