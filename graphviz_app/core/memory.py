@@ -75,3 +75,33 @@ def forget_code(scenario: Any) -> None:
         except Exception:  # pragma: no cover - an exotic module type
             pass
     modules.clear()
+
+
+_holds: set[int] = set()
+_hold_tokens = iter(range(1, 2**62))
+_enabled_before_hold = True
+
+
+def hold_collections() -> int:
+    """Pause automatic collections for work spread over many event-loop turns (a big
+    scene built in chunks: at 100k boxes one full collection in the middle of it held
+    the GIL for 800 ms). Returns a token for :func:`release_collections`."""
+    global _enabled_before_hold
+    if not _holds:
+        _enabled_before_hold = gc.isenabled()
+        gc.disable()
+    token = next(_hold_tokens)
+    _holds.add(token)
+    return token
+
+
+def release_collections(token: int) -> None:
+    """End a :func:`hold_collections`; the last one freezes what was built (see
+    :func:`keep`) and turns collections back on if they were on. Idempotent."""
+    if token not in _holds:
+        return
+    _holds.discard(token)
+    if not _holds:
+        gc.freeze()
+        if _enabled_before_hold:
+            gc.enable()

@@ -10,6 +10,7 @@ controller says its data changed.
 
 from __future__ import annotations
 
+import weakref
 from typing import Iterable
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
     QStyleOptionRubberBand,
 )
 
-from ..core import gradflow
+from ..core import gradflow, memory
 from ..core.graph import LEAF, OUTPUT, Graph, Node
 from ..core.summary import format_summary
 from .overview import ACTIVE_PREFIX, BREAKPOINT_COLOR, CURRENT_RANK, DIM_ALPHA, DIM_SUFFIX, Overview
@@ -475,6 +476,9 @@ class GraphScene(QGraphicsScene):
             self._finish_build()
             return
         self.building = True
+        if self._gc_hold is None:  # no full collection in the middle of the build (core.memory)
+            token = self._gc_hold = memory.hold_collections()
+            weakref.finalize(self, memory.release_collections, token)  # a scene gone mid-build
         gen = self._generation
         state = {"n": 0, "e": 0}
 
@@ -564,8 +568,13 @@ class GraphScene(QGraphicsScene):
         self.edge_items.extend(batch)
         self.overview.add_edges(batch, a)
 
+    _gc_hold: int | None = None
+
     def _finish_build(self) -> None:
         self.building = False
+        if self._gc_hold is not None:
+            memory.release_collections(self._gc_hold)
+            self._gc_hold = None
         self.refresh_all()  # (and the overview reads the new items on idle turns)
         self.built.emit()
 

@@ -119,6 +119,16 @@ def chain_html(graph: Graph, node: Node) -> str:
     return "\n".join(rows)
 
 
+MAX_SLOTS_SHOWN = 100  # a torch.cat of 2,000 tensors: the first 100, then a count (the values view has all)
+
+
+def _more(total: int) -> str:
+    if total <= MAX_SLOTS_SHOWN:
+        return ""
+    return (f"<p style='color:#888'>… and {total - MAX_SLOTS_SHOWN} more "
+            "(pick them in “Values of” below)</p>")
+
+
 def node_html(graph: Graph, node: Node, finished: bool = False, explanation: str | None = None) -> str:
     """Inspector text for one node: identity, chain rule, gradients in/out, the leaf's .grad."""
     rows = [f"<h3>{html.escape(node.label)}</h3>"]
@@ -147,14 +157,16 @@ def node_html(graph: Graph, node: Node, finished: bool = False, explanation: str
     rows.append(chain_html(graph, node))
     if node.grad_outputs is not None:
         rows.append("<h4>Gradient received (grad_outputs)</h4>")
-        rows += [f"<p>[{i}] {_summary_html(s)}</p>" for i, s in enumerate(node.grad_outputs)]
+        rows += [f"<p>[{i}] {_summary_html(s)}</p>" for i, s in enumerate(node.grad_outputs[:MAX_SLOTS_SHOWN])]
+        rows.append(_more(len(node.grad_outputs)))
     if node.grad_inputs:
         targets = {e.slot: e.dst for e in graph.successors(node.id)}
         rows.append("<h4>Gradient sent on (grad_inputs)</h4>")
-        for i, s in enumerate(node.grad_inputs):
+        for i, s in enumerate(node.grad_inputs[:MAX_SLOTS_SHOWN]):
             dst = targets.get(i)
             to = html.escape(graph.node(dst).label) if dst in graph else "(no input needing grad)"
             rows.append(f"<p>[{i}] → {to}: {_summary_html(s)}</p>")
+        rows.append(_more(len(node.grad_inputs)))
     if node.saved:
         rows.append("<h4>Saved for backward</h4><ul>")
         for k, v in node.saved.items():

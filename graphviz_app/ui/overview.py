@@ -27,6 +27,7 @@ path is rebuilt; items only carry their index into it. Items are duck-typed (see
 from __future__ import annotations
 
 import math
+import weakref
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
@@ -104,8 +105,19 @@ class Overview:
     """Bulk drawing of a :class:`~.graph_scene.GraphScene`'s boxes and edges."""
 
     def __init__(self, scene) -> None:
-        self.scene = scene
+        # A weak reference: the scene holds its overview, and a cycle would leave every
+        # replaced scene to the cyclic collector (which the app keeps away from what it holds).
+        self._scene = weakref.ref(scene)
+        self._warm_timer = QTimer(scene)  # goes with the scene, pending or not
+        self._warm_timer.setSingleShot(True)
+        self._warm_timer.setInterval(0)
+        self._warm_timer.timeout.connect(self._warm_step)
+        self._warm_dirty: set | None = None
         self.reset(QRectF(), None)
+
+    @property
+    def scene(self):
+        return self._scene()
 
     def __len__(self) -> int:
         """How many boxes are registered."""
@@ -263,21 +275,23 @@ class Overview:
         if self._warming or len(self.dirty) + len(self._stale_tiles) * TILE_BOXES < WARM_UP_ABOVE:
             return
         self._warming = True
-        dirty = self.dirty
+        self._warm_dirty = self.dirty
+        self._warm_timer.start()
 
-        def step() -> None:
-            if self.dirty is not dirty:  # reset since: a new graph
-                return
-            if dirty:
-                self.sync(WARM_UP_ITEMS)
-            elif self._stale_tiles or self._stale_marks:
-                self._rebuild_paths(WARM_UP_TILES)
-            else:
-                self._warming = False
-                return
-            QTimer.singleShot(0, self.scene, step)
-
-        QTimer.singleShot(0, self.scene, step)
+    def _warm_step(self) -> None:
+        dirty = self._warm_dirty
+        if self.dirty is not dirty or self.scene is None:  # reset since (a new graph), or gone
+            self._warming = False
+            return
+        if dirty:
+            self.sync(WARM_UP_ITEMS)
+        elif self._stale_tiles or self._stale_marks:
+            self._rebuild_paths(WARM_UP_TILES)
+        else:
+            self._warming = False
+            self._warm_dirty = None
+            return
+        self._warm_timer.start()
 
     def _remark(self, it, mark: tuple | None, bp: bool) -> None:
         """Move a box between outline styles (rare: the current node, selection, hits...)."""

@@ -74,3 +74,24 @@ def test_loaded_scenarios_remember_their_module(tmp_path):
     assert len(sc._code) == 1 and callable(sc._code[0].build)
     memory.forget_code(sc)
     assert sc._code == []
+
+
+def test_collections_are_held_across_nested_holds_and_restored():
+    import gc
+
+    from graphviz_app.core import memory
+
+    assert gc.isenabled()
+    a = memory.hold_collections()
+    b = memory.hold_collections()
+    assert not gc.isenabled()
+    memory.release_collections(a)
+    assert not gc.isenabled()  # b still holds
+    memory.release_collections(a)  # twice: no effect
+    assert not gc.isenabled()
+    before = gc.get_freeze_count()
+    kept = [object() for _ in range(3)] + [[1], [2]]
+    memory.release_collections(b)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= before  # what was built is frozen
+    del kept

@@ -136,3 +136,18 @@ def test_edge_labels_stay_short_on_non_scalar_gradients(qtbot, window, tmp_path)
     texts = [lab.text() for lab in window.scene.edge_labels.values() if lab.text()]
     assert texts and all(len(t) <= 40 for t in texts), texts  # no lists of 32 values over the picture
     assert any("‖g‖=" in t for t in texts)
+
+
+def test_inspector_lists_the_first_hundred_gradients_of_a_very_wide_node():
+    from graphviz_app.core.graph import Edge, Graph, Node
+    from graphviz_app.ui.inspector import MAX_SLOTS_SHOWN, node_html
+
+    summary = {"shape": [1], "dtype": "float32", "device": "cpu", "norm": 1.0, "min": 1.0, "max": 1.0,
+               "mean": 1.0, "nonfinite": 0, "values": [1.0]}
+    cat = Node("cat", "CatBackward0", exec_order=0, grad_inputs=[summary] * 2000, grad_outputs=[summary])
+    nodes = [cat] + [Node(f"m{i}", "MulBackward0") for i in range(2000)]
+    g = Graph(nodes=nodes, edges=[Edge("cat", f"m{i}", i) for i in range(2000)])
+    text = node_html(g, cat)
+    assert text.count("→ MulBackward0") == MAX_SLOTS_SHOWN
+    assert f"… and {2000 - MAX_SLOTS_SHOWN} more" in text
+    assert "[99] →" in text and "[100] →" not in text

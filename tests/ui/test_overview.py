@@ -236,3 +236,16 @@ def test_minimap_renders_through_the_overview(big, monkeypatch):
     p = scene.items_for("c20_15")[0].scenePos()
     at = QPointF((p.x() - rect.left()) * s, (p.y() - rect.top()) * s).toPoint()
     assert LIGHT.current in colors_near(mm.image, at, 6)
+
+
+def test_no_automatic_collection_while_a_big_scene_is_built(qtbot):
+    import gc
+
+    graph, layout, scene, view = empty_view(qtbot)
+    states = []
+    scene.build_progress.connect(lambda done, total: states.append(gc.isenabled()))
+    assert gc.isenabled()
+    with qtbot.waitSignal(scene.built, timeout=20000):
+        scene.set_graph(graph, layout, chunked=True)
+    assert states and not any(states)
+    assert gc.isenabled()
