@@ -137,3 +137,52 @@ def test_hundred_thousand_node_graph():
 
     elapsed = _on_big_stack(run)
     assert elapsed < 60
+
+
+WIDE = """
+import torch
+from graphviz_app import Scenario
+
+def build(device="cpu"):
+    leaves = {f"p{i}": torch.ones(1, device=device, requires_grad=True) for i in range(2000)}
+
+    def forward(**params):
+        outs = []
+        for p in params.values():
+            y = p
+            for _ in range(49):
+                y = y * 1.001
+            outs.append(y)
+        return torch.cat(outs).sum()
+
+    return Scenario("wide 100k", leaves=leaves, forward=forward)
+"""
+
+
+def test_hundred_thousand_node_graph_in_the_window(qtbot, window, tmp_path):
+    """No module to collapse: all 100k boxes are drawn. The window keeps answering while
+    the scene is built in chunks with progress, and the debugger steps and aborts."""
+    from PySide6.QtCore import QTimer
+
+    path = write_scenario(tmp_path, "wide.py", WIDE)
+    ticks, progress = [], []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(20)
+    window.scene.build_progress.connect(lambda done, total: progress.append((done, total)))
+    open_ok(qtbot, window, path, timeout=120000)
+    qtbot.waitUntil(lambda: not window.scene.building, timeout=120000)
+    timer.stop()
+    assert len(window.scene.graph.nodes) > 100_000
+    assert len(window.scene.items_by_id) > 100_000  # expanded: nothing to collapse
+    assert len(progress) >= 10 and progress[-1][0] == progress[-1][1]  # progress, to the end
+    assert len(ticks) >= 10  # timers ran while it loaded and built
+    with qtbot.waitSignal(window.controller.node_paused, timeout=60000):
+        window.act_step.trigger()
+    window.view.fit_all()
+    window.view.viewport().grab()  # the zoomed-out view of 100k boxes paints
+    assert window.view.uses_overview()
+    with qtbot.waitSignal(window.controller.backward_finished, timeout=30000) as blocker:
+        window.act_abort.trigger()
+    assert blocker.args[0].status == "aborted"
+    assert_responsive(qtbot, window)
