@@ -79,29 +79,33 @@ def forget_code(scenario: Any) -> None:
 
 _holds: set[int] = set()
 _hold_tokens = iter(range(1, 2**62))
-_enabled_before_hold = True
+_thresholds_before_hold: tuple[int, int, int] | None = None
+HOLD_THRESHOLD = 200_000  # allocations between youngest-generation collections while held
 
 
 def hold_collections() -> int:
-    """Pause automatic collections for work spread over many event-loop turns (a big
-    scene built in chunks: at 100k boxes one full collection in the middle of it held
-    the GIL for 800 ms). Returns a token for :func:`release_collections`."""
-    global _enabled_before_hold
+    """Make automatic collections rare for work spread over many event-loop turns (a big
+    scene built in chunks: at 100k boxes one full collection in the middle of it held the
+    GIL for 800 ms). The youngest generation's threshold is raised, so a full pass needs
+    millions of allocations; collections are not switched off, which other code does for
+    its own spans of work, and a hold that is never released leaves them merely rarer.
+    Returns a token for :func:`release_collections`."""
+    global _thresholds_before_hold
     if not _holds:
-        _enabled_before_hold = gc.isenabled()
-        gc.disable()
+        _thresholds_before_hold = gc.get_threshold()
+        t0, t1, t2 = _thresholds_before_hold
+        gc.set_threshold(max(t0, HOLD_THRESHOLD), t1, t2)
     token = next(_hold_tokens)
     _holds.add(token)
     return token
 
 
 def release_collections(token: int) -> None:
-    """End a :func:`hold_collections`; the last one freezes what was built (see
-    :func:`keep`) and turns collections back on if they were on. Idempotent."""
+    """End a :func:`hold_collections` (the last one restores the thresholds). Idempotent."""
+    global _thresholds_before_hold
     if token not in _holds:
         return
     _holds.discard(token)
-    if not _holds:
-        gc.freeze()
-        if _enabled_before_hold:
-            gc.enable()
+    if not _holds and _thresholds_before_hold is not None:
+        gc.set_threshold(*_thresholds_before_hold)
+        _thresholds_before_hold = None

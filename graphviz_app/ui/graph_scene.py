@@ -454,7 +454,7 @@ class GraphScene(QGraphicsScene):
     # ------------------------------------------------------------- building
     def set_graph(self, graph: Graph, layout, chunked: bool = False) -> None:
         self._generation += 1
-        if self._gc_hold is None:  # no full collection in the middle of the build (core.memory)
+        if self._gc_hold is None:  # no full collection in the middle of a build (core.memory)
             token = self._gc_hold = memory.hold_collections()
             weakref.finalize(self, memory.release_collections, token)  # a scene gone mid-build
         self.clear()
@@ -595,6 +595,7 @@ class GraphScene(QGraphicsScene):
         if self._gc_hold is not None:
             memory.release_collections(self._gc_hold)
             self._gc_hold = None
+            memory.keep()  # the new items stay out of later full collections
         self.refresh_all()  # (and the overview reads the new items on idle turns)
         self.built.emit()
 

@@ -81,17 +81,13 @@ def test_collections_are_held_across_nested_holds_and_restored():
 
     from graphviz_app.core import memory
 
-    assert gc.isenabled()
+    before = gc.get_threshold()
     a = memory.hold_collections()
     b = memory.hold_collections()
-    assert not gc.isenabled()
+    assert gc.get_threshold()[0] >= memory.HOLD_THRESHOLD and gc.isenabled()
     memory.release_collections(a)
-    assert not gc.isenabled()  # b still holds
+    assert gc.get_threshold()[0] >= memory.HOLD_THRESHOLD  # b still holds
     memory.release_collections(a)  # twice: no effect
-    assert not gc.isenabled()
-    before = gc.get_freeze_count()
-    kept = [object() for _ in range(3)] + [[1], [2]]
+    assert gc.get_threshold()[0] >= memory.HOLD_THRESHOLD
     memory.release_collections(b)
-    assert gc.isenabled()
-    assert gc.get_freeze_count() >= before  # what was built is frozen
-    del kept
+    assert gc.get_threshold() == before

@@ -238,14 +238,25 @@ def test_minimap_renders_through_the_overview(big, monkeypatch):
     assert LIGHT.current in colors_near(mm.image, at, 6)
 
 
-def test_no_automatic_collection_while_a_big_scene_is_built(qtbot):
+def test_no_full_collection_while_a_big_scene_is_built(qtbot):
     import gc
 
     graph, layout, scene, view = empty_view(qtbot)
-    states = []
-    scene.build_progress.connect(lambda done, total: states.append(gc.isenabled()))
-    assert gc.isenabled()
-    with qtbot.waitSignal(scene.built, timeout=20000):
-        scene.set_graph(graph, layout, chunked=True)
-    assert states and not any(states)
-    assert gc.isenabled()
+    full = []
+
+    def seen(phase, info):
+        if phase == "start" and info["generation"] == 2 and scene.building:
+            full.append(info)
+
+    before = gc.get_threshold()
+    held = []
+    scene.build_progress.connect(lambda done, total: held.append(gc.get_threshold()[0]))
+    gc.callbacks.append(seen)
+    try:
+        with qtbot.waitSignal(scene.built, timeout=20000):
+            scene.set_graph(graph, layout, chunked=True)
+    finally:
+        gc.callbacks.remove(seen)
+    assert held and min(held) > before[0]  # collections made rare while the items pour in
+    assert not full
+    assert gc.get_threshold() == before  # and back to normal once built
