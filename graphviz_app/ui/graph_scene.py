@@ -10,6 +10,7 @@ controller says its data changed.
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from typing import Iterable
@@ -456,7 +457,9 @@ class GraphScene(QGraphicsScene):
         self._generation += 1
         if self._gc_hold is None:  # no full collection in the middle of a build (core.memory)
             token = self._gc_hold = memory.hold_collections()
-            weakref.finalize(self, memory.release_collections, token)  # a scene gone mid-build
+            # A scene gone mid-build (its window closed) lets go too.
+            self.destroyed.connect(functools.partial(memory.release_collections, token))
+            weakref.finalize(self, memory.release_collections, token)
         self.clear()
         self.graph, self.layout = graph, layout
         self.drawn = getattr(layout, "drawn", None) or graph

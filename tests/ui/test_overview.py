@@ -241,6 +241,8 @@ def test_minimap_renders_through_the_overview(big, monkeypatch):
 def test_no_full_collection_while_a_big_scene_is_built(qtbot):
     import gc
 
+    from graphviz_app.core import memory
+
     graph, layout, scene, view = empty_view(qtbot)
     full = []
 
@@ -248,15 +250,31 @@ def test_no_full_collection_while_a_big_scene_is_built(qtbot):
         if phase == "start" and info["generation"] == 2 and scene.building:
             full.append(info)
 
-    before = gc.get_threshold()
     held = []
-    scene.build_progress.connect(lambda done, total: held.append(gc.get_threshold()[0]))
+    scene.build_progress.connect(lambda done, total: held.append(
+        (gc.get_threshold()[0], scene._gc_hold, scene._gc_hold in memory._holds)))
     gc.callbacks.append(seen)
     try:
         with qtbot.waitSignal(scene.built, timeout=20000):
             scene.set_graph(graph, layout, chunked=True)
     finally:
         gc.callbacks.remove(seen)
-    assert held and min(held) > before[0]  # collections made rare while the items pour in
+    # Collections made rare while the items pour in, and this scene's hold let go once built.
+    assert held and all(t >= memory.HOLD_THRESHOLD and holding for t, _, holding in held)
+    token = held[0][1]
+    assert scene._gc_hold is None and token not in memory._holds
     assert not full
-    assert gc.get_threshold() == before  # and back to normal once built
+
+
+def test_a_scene_deleted_mid_build_lets_go_of_its_hold(qtbot):
+    from shiboken6 import delete
+
+    from graphviz_app.core import memory
+
+    graph, layout, scene, view = empty_view(qtbot)
+    scene.set_graph(graph, layout, chunked=True)
+    token = scene._gc_hold
+    assert scene.building and token in memory._holds
+    view.setScene(None)
+    delete(scene)  # the C++ scene goes (a window closed while building)
+    assert token not in memory._holds
