@@ -104,17 +104,35 @@ def test_ten_thousand_step_recurrent_chain(qtbot, window, tmp_path):
     assert_responsive(qtbot, window)
 
 
-def test_hundred_thousand_node_graph():
-    def run():
-        torch.manual_seed(0)
-        leaves = {f"p{i}": torch.ones(1, requires_grad=True) for i in range(2000)}
+WIDE = """
+import torch
+from graphviz_app import Scenario
+
+def build(device="cpu"):
+    leaves = {f"p{i}": torch.ones(1, device=device, requires_grad=True) for i in range(2000)}
+
+    def forward(**params):
         outs = []
-        for p in leaves.values():
+        for p in params.values():
             y = p
             for _ in range(49):
                 y = y * 1.001
             outs.append(y)
-        loss = torch.cat(outs).sum()
+        return torch.cat(outs).sum()
+
+    return Scenario("wide 100k", leaves=leaves, forward=forward)
+"""
+
+
+def test_hundred_thousand_node_graph(tmp_path):
+    path = write_scenario(tmp_path, "wide.py", WIDE)
+
+    def run():
+        from graphviz_app.core.loader import load_scenario
+
+        sc = load_scenario(path)
+        leaves = sc.names()
+        loss = sc.output()
         t0 = time.perf_counter()
         g = capture(loss, names=leaves, saved=False)
         assert len(g.nodes) >= 100_000
@@ -137,26 +155,6 @@ def test_hundred_thousand_node_graph():
 
     elapsed = _on_big_stack(run)
     assert elapsed < 60
-
-
-WIDE = """
-import torch
-from graphviz_app import Scenario
-
-def build(device="cpu"):
-    leaves = {f"p{i}": torch.ones(1, device=device, requires_grad=True) for i in range(2000)}
-
-    def forward(**params):
-        outs = []
-        for p in params.values():
-            y = p
-            for _ in range(49):
-                y = y * 1.001
-            outs.append(y)
-        return torch.cat(outs).sum()
-
-    return Scenario("wide 100k", leaves=leaves, forward=forward)
-"""
 
 
 def test_hundred_thousand_node_graph_in_the_window(qtbot, window, tmp_path):
