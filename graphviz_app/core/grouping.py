@@ -303,8 +303,9 @@ def collapse(collapsed: Iterable[str], path: str) -> set[str]:
 
     def inside(k: str) -> bool:
         kp, kf, kl = split_key(k)
-        if first is None:  # the whole module: its sub-modules and its runs of calls
-            return kp == base and kf is not None or kp.startswith(base + ".") or k.startswith(base + ".")
+        if first is None:  # the whole module: its runs of calls, its sub-modules (and theirs)
+            return (kp == base and kf is not None) or kp.startswith(base + ".")
+        # A run of calls: the shorter runs and single calls within it.
         return kp == base and kf is not None and first <= kf and kl <= last  # type: ignore[operator]
 
     return {p for p in collapsed if not inside(p)} | {path}

@@ -187,6 +187,7 @@ def test_runs_of_calls_expand_and_collapse():
     assert collapse(one, "cell") == {"cell"}
     assert expand(graph, {"cell"}, "cell") == {f"cell#{a}-{a + 3}" for a in range(0, 40, 4)}
     assert collapse({"cell#0", "cell#1", "cell#9"}, "cell#0-3") == {"cell#0-3", "cell#9"}
+    assert collapse({"enc.cell#0-3", "enc.lin", "encoder", "dec.cell#1"}, "enc") == {"enc", "encoder", "dec.cell#1"}
     assert known_keys(graph, {"cell#0-39", "cell#40", "cell", "nope", "nope#1"}) == {"cell#0-39", "cell"}
     assert split_key("a.b#3-5") == ("a.b", 3, 5) and split_key("a#x") == ("a#x", None, None)
 
