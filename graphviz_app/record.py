@@ -186,38 +186,35 @@ class _Observer:
     def install(self, lean: bool = True) -> None:
         """``lean``: let leaves take their gradient (see ``leaf_bound_slots``); only for
         a plain ``backward()`` (no ``create_graph``, no ``inputs``)."""
-        from .core.debugger import leaf_bound_slots
+        from .core.debugger import leaf_bound_slots, without_slots
 
         self._lean = leaf_bound_slots(self.graph) if lean else {}
         for node, fn in zip(self.graph.nodes, self.graph.fns):
-            self._handles.append(fn.register_hook(self._make_post(node, self._lean.get(node.id))))
+            self._handles.append(fn.register_hook(self._make_post(node, self._lean.get(node.id), without_slots)))
 
-    def _make_post(self, node, drop=None):
+    def _make_post(self, node, drop, without_slots):
         slots = tuple(drop) if drop else ()
 
         def post(grad_inputs, grad_outputs):
             node.exec_order = next(self._count)
             self.order.append(node.id)
             if slots:
-                held = list(grad_inputs)
-                for i in slots:
-                    held[i] = None
-                grad_inputs = held
+                grad_inputs = without_slots(grad_inputs, slots)
             self.grads[node.id] = (grad_inputs, grad_outputs)
 
         return post
 
     def _fill_leaf_bound(self) -> None:
+        from .core.debugger import with_leaf_grads
+
+        def received(leaf: str):
+            got = self.grads.get(leaf)
+            return got[1] if got else None
+
         for nid, drop in self._lean.items():
             rec = self.grads.get(nid)
-            if rec is None:
-                continue
-            gin = list(rec[0])
-            for slot, leaf in drop.items():
-                got = self.grads.get(leaf)
-                if slot < len(gin):
-                    gin[slot] = got[1][0] if got and got[1] else None
-            self.grads[nid] = (tuple(gin), rec[1])
+            if rec is not None:
+                self.grads[nid] = (with_leaf_grads(rec[0], drop, received)[0], rec[1])
 
     def remove(self) -> None:
         for h in self._handles:

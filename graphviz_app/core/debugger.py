@@ -342,10 +342,7 @@ class BackwardDebugger:
                 pause = me._mode != "run" and me._should_pause(nid, node, grad_inputs, grad_outputs)
                 if drop is not None and not pause:
                     # Not held while the leaf accumulates (leaf_bound_slots); filled in later.
-                    held = list(grad_inputs)
-                    for i in slots:
-                        held[i] = None
-                    gin[nid] = held
+                    gin[nid] = without_slots(grad_inputs, slots)
                     deferred.append((nid, idx))
                 else:
                     gin[nid] = grad_inputs
@@ -382,24 +379,18 @@ class BackwardDebugger:
         """
         if not self._deferred:
             return
-        lean = self._lean
-        graph = self.graph
+        graph, gout = self.graph, self.grads_out
         waiting = []
         for nid, idx in self._deferred:
             gi = self.grads_in.get(nid)
             if gi is None:
                 continue
-            filled = list(gi)
-            ready = True
-            for slot, leaf in lean.get(nid, {}).items():
-                node = graph.node(leaf)
-                if node.exec_order is None or node.exec_order < idx:
-                    ready = False
-                    continue
-                go = self.grads_out.get(leaf)
-                if slot < len(filled):
-                    filled[slot] = go[0] if go else None
-            self.grads_in[nid] = tuple(filled)
+
+            def received(leaf: str, after: int = idx):
+                ran = graph.node(leaf).exec_order
+                return gout.get(leaf) if ran is not None and ran >= after else NOT_YET
+
+            self.grads_in[nid], ready = with_leaf_grads(gi, self._lean.get(nid, {}), received)
             if not ready:
                 waiting.append((nid, idx))
         self._deferred[:] = waiting
@@ -604,6 +595,32 @@ def leaf_bound_slots(graph: Graph) -> dict[str, dict[int, str]]:
         if incoming.get(e.dst) == 1:
             lean.setdefault(e.src, {})[e.slot] = e.dst
     return lean
+
+
+NOT_YET = object()  # with_leaf_grads: the leaf has not run (since the sender did)
+
+
+def without_slots(grad_inputs: Sequence[Any], slots: Sequence[int]) -> list[Any]:
+    """``grad_inputs`` with the given slots left empty (for a hook: see leaf_bound_slots)."""
+    held = list(grad_inputs)
+    for i in slots:
+        held[i] = None
+    return held
+
+
+def with_leaf_grads(gi: Sequence[Any], drop: dict[int, str], received: Callable[[str], Any]) -> tuple[tuple, bool]:
+    """``gi`` with each slot of ``drop`` ({slot: leaf id}) filled from what that leaf's
+    hook received (``received(leaf)``: its grad_outputs, or ``NOT_YET``); and whether
+    every one of them could be filled."""
+    filled = list(gi)
+    ready = True
+    for slot, leaf in drop.items():
+        got = received(leaf)
+        if got is NOT_YET:
+            ready = False
+        elif slot < len(filled):
+            filled[slot] = got[0] if got else None
+    return tuple(filled), ready
 
 
 def first_nonfinite(graph: Graph, order: Sequence[str] | None = None) -> str | None:
