@@ -193,7 +193,8 @@ def capture(
     param_ids: set[int] = set()
     if model is not None:
         param_ids = {id(p) for p in model.parameters()}
-    repeated = dict(getattr(modules, "repeated_calls", dict)()) if modules else {}
+    # Modules the forward called several times: their nodes keep a sequence number (which call).
+    repeated = modules.repeated_calls() if hasattr(modules, "repeated_calls") else {}
     modules = modules or {}
     mod_get = modules.get
     in_repeated: dict[str | None, bool] = {None: False}

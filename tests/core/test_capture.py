@@ -11,6 +11,7 @@ from graphviz_app.core import capture as capture_mod
 from graphviz_app.core.anomaly import record_sources, source_of
 from graphviz_app.core.capture import capture
 from graphviz_app.core.graph import LEAF, OP, OUTPUT
+from graphviz_app.core.stacks import on_big_stack
 
 
 def chain_rule():
@@ -166,37 +167,6 @@ def test_ten_thousand_step_chain_without_recursion():
     assert len(g.leaves()) == 2
 
 
-def _on_big_stack(fn):
-    """Run ``fn`` on a thread with a large C stack and re-raise what it raised.
-
-    PyTorch frees an autograd graph whose nodes have Python wrappers (any
-    ``next_functions`` walk creates them) recursively in C++: a chain deeper than
-    ~30k nodes overflows an 8 MiB stack when the graph is finally deleted. That is
-    torch's, not capture's; the graph is created and dropped inside this thread.
-    """
-    import threading
-
-    box = {}
-
-    def target():
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # noqa: BLE001
-            box["error"] = exc
-
-    old = threading.stack_size(512 * 1024 * 1024)
-    try:
-        t = threading.Thread(target=target)
-        t.start()
-    finally:
-        threading.stack_size(old)
-    t.join(120)
-    assert not t.is_alive()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
-
 def test_hundred_thousand_nodes():
     def run():
         x = torch.ones(1, requires_grad=True)
@@ -208,7 +178,7 @@ def test_hundred_thousand_nodes():
         g.detach()
         return n, m, g.live
 
-    assert _on_big_stack(run) == (100_001, 100_000, False)
+    assert on_big_stack(run) == (100_001, 100_000, False)
 
 
 def test_networkx_view_ancestors_and_paths():

@@ -3,7 +3,6 @@ backward, snapshots and exports work, and the window stays responsive while it l
 
 from __future__ import annotations
 
-import threading
 import time
 
 import torch
@@ -13,6 +12,7 @@ from graphviz_app.core.capture import capture
 from graphviz_app.core.debugger import BackwardDebugger
 from graphviz_app.core.export_dot import to_dot
 from graphviz_app.core.layout import layout_graph
+from graphviz_app.core.stacks import on_big_stack
 
 from .conftest import assert_responsive, open_ok, write_scenario
 
@@ -35,28 +35,6 @@ def build(device="cpu"):
 
     return Scenario("recurrent 10k", leaves={"W": W}, forward=forward)
 """
-
-
-def _on_big_stack(fn):
-    """Run ``fn`` on a thread with a large stack (freeing very deep graphs recurses in C++)."""
-    old = threading.stack_size(256 * 2**20)
-    box = {}
-
-    def run():
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # pragma: no cover - re-raised below
-            box["error"] = exc
-
-    try:
-        t = threading.Thread(target=run)
-        t.start()
-    finally:
-        threading.stack_size(old)
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
 
 
 def test_ten_thousand_step_recurrent_chain(qtbot, window, tmp_path):
@@ -85,7 +63,7 @@ def test_ten_thousand_step_recurrent_chain(qtbot, window, tmp_path):
         to_dot(g)
         s.release()
 
-    _on_big_stack(core)
+    on_big_stack(core)
 
     # GUI: while the big file loads, the window keeps answering and shows progress.
     ticks = []
@@ -153,7 +131,7 @@ def test_hundred_thousand_node_graph(tmp_path):
         g.detach()
         return time.perf_counter() - t0
 
-    elapsed = _on_big_stack(run)
+    elapsed = on_big_stack(run)
     assert elapsed < 60
 
 
