@@ -1133,8 +1133,8 @@ class MainWindow(QMainWindow):
 
             key = node_id[len(GROUP_PREFIX):]
             path = key_path(key)  # a run of a module's calls ("cell#0-16") belongs to "cell"
-            box = self.scene.drawn.node(node_id) if self.scene.drawn is not None and node_id in self.scene.drawn else None
-            title = menu.addAction(f"module {box.label if box is not None else key} (collapsed)")
+            boxes = self.scene.items_by_id.get(node_id)
+            title = menu.addAction(f"module {boxes[0].label if boxes else key} (collapsed)")
             title.setEnabled(False)
             menu.addSeparator()
             menu.addAction("Expand Module", lambda: self.expand_module(key))
