@@ -25,6 +25,7 @@ import torch
 
 from .capture import gc_paused as _gc_paused
 from .events import Signal
+from .memory import hold_collections, release_collections
 from .graph import LEAF, Graph
 from .summary import summarize_batch
 
@@ -225,6 +226,8 @@ class BackwardDebugger:
         self._done = threading.Event()
         self._ident: int | None = None
         self._handles: list[Any] = []
+        self._pre_hooks = True  # see _install
+        self._gc_hold = 0  # memory.hold_collections token while backward runs
         self._current: str | None = None
         self.paused_at: str | None = None
         self.order: list[str] = []
@@ -305,7 +308,15 @@ class BackwardDebugger:
 
     # ------------------------------------------------------------------ hooks
     def _install(self) -> None:
-        """Register a pre- and a post-hook on every node (on the worker thread)."""
+        """Register a post-hook, and where needed a pre-hook, on every node (on the worker).
+
+        A plain run to the end with nobody listening to ``node_reached`` gets post-hooks
+        only: they see both the gradients received and sent, and the execution order.
+        Each Python hook costs a few µs per node, which on a small transformer is a
+        tenth of the backward. Without pre-hooks the node that raised is found from
+        the order (:func:`next_to_run`), as it is when a tensor hook raises before the
+        node's pre-hook runs; a step, continue or custom run keeps both.
+        """
         ident = self._ident
         get_ident = _get_ident  # read at install time (tests count hook calls through it)
         order = self.order
@@ -358,10 +369,12 @@ class BackwardDebugger:
 
             return pre, post
 
+        self._pre_hooks = with_pre = self._mode != "run" or self._run is not None or bool(reached._slots)
         with _gc_paused():
             for node, fn in zip(self.graph.nodes, self.graph.fns):
                 pre, post = make(node.id, node)
-                handles.append(fn.register_prehook(pre))
+                if with_pre:
+                    handles.append(fn.register_prehook(pre))
                 handles.append(fn.register_hook(post))
 
     def _lean_slots(self) -> dict[str, dict[int, str]]:
@@ -482,12 +495,16 @@ class BackwardDebugger:
             self.paused_at = nid
             self._cond.notify_all()
         self.paused.emit(nid)
-        with self._cond:
-            while not self._go and not self._abort:
-                self._cond.wait()
-            self.paused_at = None
-            if self._abort:
-                raise BackwardAborted("backward aborted")
+        release_collections(self._gc_hold)  # the GUI collects as usual while we wait
+        try:
+            with self._cond:
+                while not self._go and not self._abort:
+                    self._cond.wait()
+                self.paused_at = None
+                if self._abort:
+                    raise BackwardAborted("backward aborted")
+        finally:
+            self._gc_hold = hold_collections()
 
     # ----------------------------------------------------------------- worker
     def _backward(self) -> None:
@@ -506,13 +523,20 @@ class BackwardDebugger:
 
     def _work(self) -> None:
         self._ident = threading.get_ident()
-        torch.set_num_threads(self.num_threads)
+        if torch.get_num_threads() != self.num_threads:
+            # Only when it differs: setting it clears oneDNN's cache of compiled kernels,
+            # which made every convolution's backward 10-20% slower on a reused worker.
+            torch.set_num_threads(self.num_threads)
         result = BackwardResult(status="finished")
         clock = time.perf_counter
         t0 = t1 = t2 = clock()
         try:
             self._install()
             t1 = clock()
+            # Every node's gradients become Python objects that are kept: automatic
+            # collections then ran over all of them again and again (a fifth of an
+            # observed LSTM backward). Rare while running; normal while paused.
+            self._gc_hold = hold_collections()
             with torch.autograd.set_multithreading_enabled(False):
                 self._backward()
         except BackwardAborted:
@@ -520,6 +544,9 @@ class BackwardDebugger:
         except BaseException as exc:  # the user's error: keep their traceback
             result.status = "failed"
             result.failed_node = self._current
+            if result.failed_node is None and self._run is None:
+                # No pre-hooks, or the failure came before them (a tensor hook).
+                result.failed_node = next_to_run(self.graph, self.order)
             try:
                 from .diagnose import explain_backward_error, user_traceback
 
@@ -532,6 +559,7 @@ class BackwardDebugger:
                 result.traceback = "".join(traceback.format_exception(exc))
         finally:
             t2 = clock()
+            release_collections(self._gc_hold)
             for h in self._handles:
                 h.remove()
             self._handles.clear()
@@ -621,6 +649,35 @@ def with_leaf_grads(gi: Sequence[Any], drop: dict[int, str], received: Callable[
         elif slot < len(filled):
             filled[slot] = got[0] if got else None
     return tuple(filled), ready
+
+
+def next_to_run(graph: Graph, order: Sequence[str]) -> str | None:
+    """The node a plain ``backward()`` over a live ``graph`` runs after ``order``.
+
+    Which node raised, when only post-hooks were installed: the engine runs, among the
+    nodes whose every incoming gradient has arrived, the one with the highest autograd
+    sequence number (``AccumulateGrad`` has the highest of all); of equals, the one
+    that became ready first. Needs the live graph and one thread (the debugger's).
+    """
+    done = set(order)
+    when = {nid: i for i, nid in enumerate(order)}
+    senders: dict[str, set[str]] = {}
+    for e in graph.edges:
+        senders.setdefault(e.dst, set()).add(e.src)
+    best: tuple | None = None
+    best_id = None
+    for node, fn in zip(graph.nodes, graph.fns):
+        nid = node.id
+        if nid in done or fn is None:
+            continue
+        into = senders.get(nid, set())
+        if not into <= done:
+            continue
+        ready_at = max((when[s] for s in into), default=-1)
+        key = (fn._sequence_nr(), -ready_at)
+        if best is None or key > best:
+            best, best_id = key, nid
+    return best_id
 
 
 def first_nonfinite(graph: Graph, order: Sequence[str] | None = None) -> str | None:
