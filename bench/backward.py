@@ -5,7 +5,12 @@ in the debugger's observer mode (``start("run")``, ``summarize_after=False``: ho
 keep references, no arithmetic) against a plain ``backward()``, alternating them in
 one process and taking medians. Beside them, the floor: a pre- and a post-hook on
 every node that only append the gradients to a list, on the main thread (the
-"keep references" instrumentation the targets were derived from). All run with the
+"keep references" instrumentation the targets were derived from). The observed
+forward runs on the worker its backward then gets (``call_on_backward_worker``):
+a backward on another core than its forward reads the saved tensors from the other
+core's cache, which cost up to 1.15x here even without hooks; the "moved" column
+prints that effect on its own. In the app the forward ran long before anyone
+presses Run, so neither core's cache holds it. All run with the
 allocator settings the app uses (``core/allocator.py``; ``--system-malloc`` to
 compare without). Targets (issue 3): ≤ 1.3× on the transformer, ≤ 1.1× on the CNN,
 ≤ 13 µs of overhead per node on the unrolled LSTM.
@@ -36,7 +41,7 @@ from torch import nn  # noqa: E402
 
 from graphviz_app.core.allocator import keep_freed_memory  # noqa: E402
 from graphviz_app.core.capture import capture  # noqa: E402
-from graphviz_app.core.debugger import BackwardDebugger  # noqa: E402
+from graphviz_app.core.debugger import BackwardDebugger, call_on_backward_worker  # noqa: E402
 
 
 class LSTMUnrolled(nn.Module):
@@ -131,18 +136,30 @@ def floor_backward(loss) -> float:
     return elapsed
 
 
+def timed_backward(loss) -> float:
+    t0 = time.perf_counter()
+    loss.backward()
+    return time.perf_counter() - t0
+
+
 def observer_vs_plain(model, forward, reps):
-    plain, floor, obs_bwd, obs_total = [], [], [], []
-    for i in range(reps * 3):
+    """Medians of: plain, floor, plain backward on another thread than its forward,
+    observer backward, observer start->wait."""
+    plain, floor, other, obs_bwd, obs_total = [], [], [], [], []
+    moved = 0
+    for i in range(reps * 4):
         model.zero_grad(set_to_none=True)
-        loss = forward()
-        if i % 3 == 0:
-            t0 = time.perf_counter()
-            loss.backward()
-            plain.append(time.perf_counter() - t0)
-        elif i % 3 == 1:
-            floor.append(floor_backward(loss))
+        kind = i % 4
+        if kind == 0:
+            plain.append(timed_backward(forward()))
+        elif kind == 1:
+            floor.append(floor_backward(forward()))
+        elif kind == 2:
+            loss = forward()
+            other.append(call_on_backward_worker(lambda: timed_backward(loss)))
         else:
+            # The forward runs on the worker the backward then gets (see the docstring).
+            loss, ident = call_on_backward_worker(lambda: (forward(), threading.get_ident()))
             g = capture(loss, model=model, saved=False)
             dbg = BackwardDebugger(g, loss, summarize_after=False, num_threads=1)
             t0 = time.perf_counter()
@@ -150,18 +167,22 @@ def observer_vs_plain(model, forward, reps):
             result = dbg.wait(60)
             obs_total.append(time.perf_counter() - t0)
             assert result is not None and result.status == "finished", result
+            moved += dbg._ident != ident
             obs_bwd.append(dbg.timings["backward_s"])
             dbg.release()
             g.detach()
             del g, dbg
-        del loss
+        loss = None
+    if moved:
+        print(f"  (warning: {moved} observed backwards ran on another thread than their forward)")
     med = statistics.median
-    return med(plain), med(floor), med(obs_bwd), med(obs_total)
+    return med(plain), med(floor), med(other), med(obs_bwd), med(obs_total)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--only", default="", help="run only the models whose name contains this (e.g. CNN)")
     ap.add_argument("--system-malloc", action="store_true",
                     help="keep glibc's default thresholds instead of the app's (core/allocator.py)")
     args = ap.parse_args()
@@ -173,17 +194,21 @@ def main() -> None:
     malloc = "freed memory kept as the app does (core/allocator.py)" if tuned else "glibc default thresholds"
     print(f"torch {torch.__version__}, 1 thread, {args.reps} reps, medians; malloc: {malloc}\n")
     print(f"{'model':<20} {'nodes':>6} {'walk µs/n':>10} {'+saved µs/n':>12} {'hooks µs/n':>11} "
-          f"{'walk+reg µs/n':>14} {'plain ms':>9} {'floor':>6} {'observer ms':>12} {'ratio':>6} "
+          f"{'walk+reg µs/n':>14} {'plain ms':>9} {'floor':>6} {'moved':>6} {'observer ms':>12} {'ratio':>6} "
           f"{'ratio e2e':>9} {'µs/node over':>12}")
     for name, model, forward in ms:
+        if args.only.lower() not in name.lower():
+            continue
         forward().backward()  # warm up
         n, walk, walk_saved, reg = walk_and_register(model, forward, max(3, args.reps // 2))
-        plain, floor, obs, total = observer_vs_plain(model, forward, args.reps)
+        plain, floor, other, obs, total = observer_vs_plain(model, forward, args.reps)
         print(f"{name:<20} {n:>6} {walk:>10.2f} {walk_saved:>12.2f} {reg:>11.2f} {walk + reg:>14.2f} "
-              f"{plain * 1e3:>9.2f} {floor / plain:>6.2f} {obs * 1e3:>12.2f} {obs / plain:>6.2f} {total / plain:>9.2f} "
+              f"{plain * 1e3:>9.2f} {floor / plain:>6.2f} {other / plain:>6.2f} {obs * 1e3:>12.2f} {obs / plain:>6.2f} {total / plain:>9.2f} "
               f"{(obs - plain) / n * 1e6:>12.2f}")
     print("\nfloor: backward with pre/post hooks that only keep the gradients (main thread), / plain;")
-    print("ratio: observer backward / plain backward (hooks installed beforehand on the worker);")
+    print("moved: plain backward on the backward worker after a forward on the main thread, / plain;")
+    print("ratio: observer backward / plain backward (forward on the backward's worker, hooks installed")
+    print("       there beforehand);")
     print("ratio e2e: start('run') -> wait() incl. thread start and hook registration, / plain.")
     print("targets: Transformer <= 1.3, CNN <= 1.1, LSTM <= 13 µs/node over plain.")
 

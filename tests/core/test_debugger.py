@@ -14,6 +14,7 @@ from graphviz_app.core import debugger as dbg_mod
 from graphviz_app.core.anomaly import record_sources
 from graphviz_app.core.capture import capture
 from graphviz_app.core.debugger import (
+    call_on_backward_worker,
     BP_MODULE,
     BP_NODE,
     BP_NONFINITE,
@@ -572,6 +573,40 @@ def test_worker_sets_its_own_thread_count():
         dbg = BackwardDebugger(g, run=lambda: (seen.append(torch.get_num_threads()), z.backward()), num_threads=n)
         assert run(dbg).status == "finished"
         assert seen == [n]
+
+
+def test_worker_leaves_an_equal_thread_count_alone(monkeypatch):
+    """Setting torch's thread count clears oneDNN's compiled kernels: only when it differs."""
+    z, leaves, g = chain_rule()
+    n = call_on_backward_worker(torch.get_num_threads)
+    calls = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda k: (calls.append(k), real(k)))
+    assert run(BackwardDebugger(g, z, num_threads=n)).status == "finished"
+    assert calls == []
+
+
+def test_call_on_backward_worker_runs_where_the_next_backward_runs():
+    ident = call_on_backward_worker(threading.get_ident)
+    assert ident != threading.get_ident()
+    z, leaves, g = chain_rule()
+    dbg = BackwardDebugger(g, z)
+    assert run(dbg).status == "finished" and dbg._ident == ident
+    with pytest.raises(ZeroDivisionError):
+        call_on_backward_worker(lambda: 1 / 0)
+
+
+def test_collections_are_held_while_backward_runs_and_not_while_paused():
+    base = gc.get_threshold()[0]
+    seen = {}
+    z, leaves, g = chain_rule()
+    dbg = BackwardDebugger(g, run=lambda: (seen.setdefault("running", gc.get_threshold()[0]), z.backward()))
+    dbg.start("step")
+    assert dbg.wait_paused(T) is not None
+    assert gc.get_threshold()[0] == base  # paused: the rest of the process collects as usual
+    dbg.run_to_end()
+    assert dbg.wait(T).status == "finished"
+    assert seen["running"] > base and gc.get_threshold()[0] == base
 
 
 def test_a_leaf_with_a_tensor_hook_keeps_what_was_sent_to_it():
