@@ -3,7 +3,7 @@
 For each model: walk (capture) and hook registration in µs per node, then backward
 in the debugger's observer mode (``start("run")``, ``summarize_after=False``: hooks
 keep references, no arithmetic) against a plain ``backward()``, alternating them in
-one process and taking medians. Beside them, the floor: a pre- and a post-hook on
+one process and taking the median of the ratios of neighbouring runs. Beside them, the floor: a pre- and a post-hook on
 every node that only append the gradients to a list, on the main thread (the
 "keep references" instrumentation the targets were derived from). The observed
 forward runs on the worker its backward then gets (``call_on_backward_worker``):
@@ -143,8 +143,8 @@ def timed_backward(loss) -> float:
 
 
 def observer_vs_plain(model, forward, reps):
-    """Medians of: plain, floor, plain backward on another thread than its forward,
-    observer backward, observer start->wait."""
+    """Per-cycle lists of: plain, floor, plain backward on another thread than its
+    forward, observer backward, observer start->wait (one of each per cycle, in turn)."""
     plain, floor, other, obs_bwd, obs_total = [], [], [], [], []
     moved = 0
     for i in range(reps * 4):
@@ -175,13 +175,18 @@ def observer_vs_plain(model, forward, reps):
         loss = None
     if moved:
         print(f"  (warning: {moved} observed backwards ran on another thread than their forward)")
-    med = statistics.median
-    return med(plain), med(floor), med(other), med(obs_bwd), med(obs_total)
+    return plain, floor, other, obs_bwd, obs_total
+
+
+def paired(xs, base):
+    """Median of per-cycle ratios: each measurement against the plain run next to it, so
+    that a slow drift of the machine (other tenants, clock changes) cancels."""
+    return statistics.median(x / b for x, b in zip(xs, base))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--reps", type=int, default=21)
     ap.add_argument("--only", default="", help="run only the models whose name contains this (e.g. CNN)")
     ap.add_argument("--system-malloc", action="store_true",
                     help="keep glibc's default thresholds instead of the app's (core/allocator.py)")
@@ -202,10 +207,13 @@ def main() -> None:
         forward().backward()  # warm up
         n, walk, walk_saved, reg = walk_and_register(model, forward, max(3, args.reps // 2))
         plain, floor, other, obs, total = observer_vs_plain(model, forward, args.reps)
+        med = statistics.median
+        over = med(o - p for o, p in zip(obs, plain)) / n * 1e6
         print(f"{name:<20} {n:>6} {walk:>10.2f} {walk_saved:>12.2f} {reg:>11.2f} {walk + reg:>14.2f} "
-              f"{plain * 1e3:>9.2f} {floor / plain:>6.2f} {other / plain:>6.2f} {obs * 1e3:>12.2f} {obs / plain:>6.2f} {total / plain:>9.2f} "
-              f"{(obs - plain) / n * 1e6:>12.2f}")
-    print("\nfloor: backward with pre/post hooks that only keep the gradients (main thread), / plain;")
+              f"{med(plain) * 1e3:>9.2f} {paired(floor, plain):>6.2f} {paired(other, plain):>6.2f} "
+              f"{med(obs) * 1e3:>12.2f} {paired(obs, plain):>6.2f} {paired(total, plain):>9.2f} {over:>12.2f}")
+    print("\nratios: medians of per-cycle ratios (each run against the plain run beside it);")
+    print("floor: backward with pre/post hooks that only keep the gradients (main thread), / plain;")
     print("moved: plain backward on the backward worker after a forward on the main thread, / plain;")
     print("ratio: observer backward / plain backward (forward on the backward's worker, hooks installed")
     print("       there beforehand);")
