@@ -8,7 +8,7 @@ every node that only append the gradients to a list, on the main thread (the
 "keep references" instrumentation the targets were derived from). The observed
 forward runs on the worker its backward then gets (``call_on_backward_worker``):
 a backward on another core than its forward reads the saved tensors from the other
-core's cache, which cost up to 1.15x here even without hooks; the "moved" column
+core's cache, which cost up to 1.35x here even without hooks; the "moved" column
 prints that effect on its own. In the app the forward ran long before anyone
 presses Run, so neither core's cache holds it. All run with the
 allocator settings the app uses (``core/allocator.py``; ``--system-malloc`` to
@@ -19,7 +19,7 @@ Each Python hook costs a few µs per node whatever the node computes, so the rat
 depends on the work per node. The transformer runs on 512 tokens (64 × batch 8):
 there the floor's no-op hooks cost about 1.1× and keeping references about 1.25×,
 as in the measurements the targets came from. On 16 tokens (the second transformer
-row) a node does ~10 µs of work and the floor alone is 1.4-1.9×.
+row) a node does ~10 µs of work and the floor alone is 1.5-1.7×.
 
     python bench/backward.py [--reps N] [--system-malloc]
 """

@@ -122,7 +122,7 @@ def call_on_backward_worker(fn: Callable[[], Any], timeout: float | None = None)
     """Run ``fn`` on the worker the next backward will get and return its result.
 
     For a forward whose backward follows at once (benchmarks, headless loops): on a
-    two-core machine a backward run on another core than its forward was up to 1.15x
+    two-core machine a backward run on another core than its forward was up to 1.35x
     slower, its saved tensors being in the other core's cache. Idle workers are
     handed out last-in first-out, so the next :meth:`BackwardDebugger.start` gets
     this one unless another job starts in between.
