@@ -1,8 +1,9 @@
 """Run backward on a worker thread and pause it at autograd nodes.
 
 How it works: every node of a captured (live) graph gets a post-hook, and a pre-hook
-too unless the run goes to the end unobserved (see ``_install``). Backward runs on a daemon worker inside ``set_multithreading_enabled(False)``, so all
-hooks fire on that thread, CPU or CUDA. A post-hook records the node's execution
+too unless the run goes to the end unobserved (see ``_install``). Backward runs on a
+daemon worker inside ``set_multithreading_enabled(False)``, so all hooks fire on that
+thread, CPU or CUDA. A post-hook records the node's execution
 index and keeps references to its gradients (no arithmetic); when the node should
 pause, the hook waits on a ``threading.Condition`` (which releases the GIL, so the
 GUI thread stays free). Abort makes the waiting hook raise; ``backward()`` then ends
@@ -25,8 +26,8 @@ import torch
 
 from .capture import gc_paused as _gc_paused
 from .events import Signal
-from .memory import hold_collections, release_collections
 from .graph import LEAF, Graph
+from .memory import hold_collections, release_collections
 from .summary import summarize_batch
 
 
