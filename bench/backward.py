@@ -3,7 +3,8 @@
 For each model: walk (capture) and hook registration in µs per node, then backward
 in the debugger's observer mode (``start("run")``, ``summarize_after=False``: hooks
 keep references, no arithmetic) against a plain ``backward()``, alternating them in
-one process and taking the median of the ratios of neighbouring runs. Beside them, the floor: a pre- and a post-hook on
+one process (in a shuffled order per cycle) and taking the median of the ratios of
+neighbouring runs. Beside them, the floor: a pre- and a post-hook on
 every node that only append the gradients to a list, on the main thread (the
 "keep references" instrumentation the targets were derived from). The observed
 forward runs on the worker its backward then gets (``call_on_backward_worker``):
@@ -19,7 +20,7 @@ Each Python hook costs a few µs per node whatever the node computes, so the rat
 depends on the work per node. The transformer runs on 512 tokens (64 × batch 8):
 there the floor's no-op hooks cost about 1.1× and keeping references about 1.25×,
 as in the measurements the targets came from. On 16 tokens (the second transformer
-row) a node does ~10 µs of work and the floor alone is 1.5-1.7×. Likewise the CNN
+row) a node does ~10 µs of work and the floor alone is 1.4-1.7×. Likewise the CNN
 runs on a CIFAR-10 minibatch (32 images of 32 × 32): there no-op hooks cost about 1.01×
 and keeping references 1.04-1.07×, as in those measurements; on batch 8 (the second CNN
 row) the floor is 1.06-1.12×. The four kinds of run come in a shuffled order in each
