@@ -16,7 +16,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.overrides import TorchFunctionMode  # noqa: E402
 
-from graphviz_app.core.graph import LEAF, OP, OUTPUT, Edge, Graph, Node  # noqa: E402
+from graphviz_app.core.graph.model import LEAF, OP, OUTPUT, Edge, Graph, Node  # noqa: E402
 
 
 class _ModuleTagger(TorchFunctionMode):
@@ -117,7 +117,7 @@ def walk(outputs, *, names: dict | None = None, model: nn.Module | None = None, 
 def _tracker(model):
     """The app's module tracker when available, else the tagger above."""
     try:
-        from graphviz_app.core.modules import track_modules
+        from graphviz_app.core.graph.modules import track_modules
 
         return track_modules(model)
     except ImportError:
@@ -126,7 +126,7 @@ def _tracker(model):
 
 def _capture(outputs, model=None, tags=None) -> Graph:
     try:  # the app's own capture, once it exists
-        from graphviz_app.core.capture import capture  # type: ignore
+        from graphviz_app.core.graph.capture import capture  # type: ignore
 
     except ImportError:
         return walk(outputs, model=model, tags=tags)

@@ -46,9 +46,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from graphviz_app.core.allocator import keep_freed_memory  # noqa: E402
-from graphviz_app.core.capture import capture  # noqa: E402
-from graphviz_app.core.debugger import BackwardDebugger, call_on_backward_worker  # noqa: E402
+from graphviz_app.core.graph.capture import capture  # noqa: E402
+from graphviz_app.core.run.debugger import BackwardDebugger, call_on_backward_worker  # noqa: E402
+from graphviz_app.core.system.allocator import keep_freed_memory  # noqa: E402
 
 
 class LSTMUnrolled(nn.Module):

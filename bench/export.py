@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import _graphs  # noqa: E402
 
-from graphviz_app.core.layout import layout_graph  # noqa: E402
+from graphviz_app.core.draw.layout import layout_graph  # noqa: E402
 
 TARGET_S = 5.0
 
@@ -43,9 +43,9 @@ def main(argv=None) -> int:
     print(f"graph: TransformerEncoder x{args.layers}: {len(graph.nodes)} nodes, {len(graph.edges)} edges "
           f"(captured in {capture_s:.1f} s, not counted)")
 
-    from graphviz_app.core import snapshot
-    from graphviz_app.core.export_dot import write_dot
-    from graphviz_app.core.export_svg import write_svg
+    from graphviz_app.core.draw.export_dot import write_dot
+    from graphviz_app.core.draw.export_svg import write_svg
+    from graphviz_app.core.files import snapshot
 
     qt_layout = plain_layout = None
     t = time.perf_counter()

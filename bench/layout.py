@@ -28,8 +28,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import _graphs  # noqa: E402
 
-from graphviz_app.core.grouping import collapse, expand, group_graph, initial_collapse  # noqa: E402
-from graphviz_app.core.layout import GAP_X, DrawnEdge, Layout, count_crossings, layout_graph  # noqa: E402
+from graphviz_app.core.draw.layout import (  # noqa: E402
+    GAP_X,
+    DrawnEdge,
+    Layout,
+    count_crossings,
+    layout_graph,
+)
+from graphviz_app.core.graph.grouping import (  # noqa: E402
+    collapse,
+    expand,
+    group_graph,
+    initial_collapse,
+)
 
 
 def best_time(fn, repeat: int):

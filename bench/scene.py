@@ -38,7 +38,7 @@ import _graphs  # noqa: E402
 from PySide6.QtCore import QEventLoop, QPointF, QRectF, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QColor, QImage, QPainter, QTransform  # noqa: E402
 
-from graphviz_app.core.layout import layout_graph  # noqa: E402
+from graphviz_app.core.draw.layout import layout_graph  # noqa: E402
 from graphviz_app.ui.app import get_app  # noqa: E402
 from graphviz_app.ui.graph_scene import GraphScene, GraphView, box_size  # noqa: E402
 from graphviz_app.ui.overlays import Minimap  # noqa: E402

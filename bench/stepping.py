@@ -20,8 +20,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
-from graphviz_app.core.capture import capture  # noqa: E402
-from graphviz_app.core.debugger import BackwardDebugger  # noqa: E402
+from graphviz_app.core.graph.capture import capture  # noqa: E402
+from graphviz_app.core.run.debugger import BackwardDebugger  # noqa: E402
 
 
 def pct(xs: list[float], q: float) -> float:

@@ -12,8 +12,8 @@ autograd records.)
 """
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from graphviz_app import Scenario
 

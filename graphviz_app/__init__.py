@@ -13,10 +13,10 @@ __version__ = "0.1.0"
 __all__ = ["Scenario", "sgd_update", "leaves_from", "capture", "snapshot", "track", "Recorder", "__version__"]
 
 _LAZY = {
-    "Scenario": ("graphviz_app.core.scenario", "Scenario"),
-    "sgd_update": ("graphviz_app.core.scenario", "sgd_update"),
-    "leaves_from": ("graphviz_app.core.scenario", "leaves_from"),
-    "capture": ("graphviz_app.core.capture", "capture"),
+    "Scenario": ("graphviz_app.core.run.scenario", "Scenario"),
+    "sgd_update": ("graphviz_app.core.run.scenario", "sgd_update"),
+    "leaves_from": ("graphviz_app.core.run.scenario", "leaves_from"),
+    "capture": ("graphviz_app.core.graph.capture", "capture"),
     "snapshot": ("graphviz_app.record", "snapshot"),
     "track": ("graphviz_app.record", "track"),
     "Recorder": ("graphviz_app.record", "Recorder"),

@@ -103,7 +103,9 @@ def _timeout_arg(text: str) -> float:
 
 
 def _export_parser() -> argparse.ArgumentParser:
-    from .core.user_code import DEFAULT_TIMEOUT  # no torch: the module only starts processes
+    from .core.files.user_code import (
+        DEFAULT_TIMEOUT,  # no torch: the module only starts processes
+    )
 
     p = argparse.ArgumentParser(
         prog="graphviz-app export",
@@ -172,11 +174,11 @@ def build_graph(path: Path, steps: int = 0, device: str = "cpu", *, model: str |
     if steps >= 1:
         if Path(path).suffix.lower() == ".json":
             raise ValueError(f"{path} is a snapshot; --steps needs a scenario, module file or program to train")
-        from .core.training import train_and_snapshot
+        from .core.files.headless import train_and_snapshot
 
         return train_and_snapshot(path, steps, device, **options)
-    from .core.session import Session
-    from .core.training import load_headless
+    from .core.files.headless import load_headless
+    from .core.run.session import Session
 
     loaded = load_headless(path, device, **options)
     if loaded.graph is not None:
@@ -205,7 +207,7 @@ def _build_detached(*args, **kwargs):
 
 def collapsed_modules(graph, depth) -> set[str]:
     """The module paths to draw as one box each: every module at ``depth`` ("auto": the app's first view)."""
-    from .core.grouping import initial_collapse, module_of
+    from .core.graph.grouping import initial_collapse, module_of
 
     if depth is None or depth == 0:
         return set()
@@ -224,7 +226,7 @@ def group_for_export(graph, depth):
     collapsed = collapsed_modules(graph, depth)
     if not collapsed:
         return graph
-    from .core.grouping import group_graph
+    from .core.graph.grouping import group_graph
 
     grouped, _ = group_graph(graph, collapsed)
     grouped.meta["collapsed"] = sorted(collapsed)
@@ -234,20 +236,20 @@ def group_for_export(graph, depth):
 def write_export(graph, out: Path, fmt: str, direction: str = "TB", scale: float = 2.0) -> None:
     """Lay out (when the format draws) and write ``graph``; Qt starts only for png/pdf."""
     if fmt == "json":
-        from .core import snapshot
+        from .core.files import snapshot
 
         snapshot.save(graph, out)
     elif fmt == "dot":
-        from .core.export_dot import write_dot
+        from .core.draw.export_dot import write_dot
 
         write_dot(graph, out, direction=direction)
     elif fmt == "svg":
-        from .core.export_svg import write_svg
-        from .core.layout import layout_graph
+        from .core.draw.export_svg import write_svg
+        from .core.draw.layout import layout_graph
 
         write_svg(graph, layout_graph(graph, direction=direction), out)
     else:
-        from .core.layout import layout_graph
+        from .core.draw.layout import layout_graph
         from .ui.app import get_app
         from .ui.graph_scene import box_size
         from .ui.render import render_pdf, render_png
@@ -276,8 +278,8 @@ def export_main(argv: list[str]) -> int:
         return _fail(f"{src} does not exist")
     if any(fmt in QT_FORMATS for _, fmt in outputs):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no display needed
-    from .core.loader import LoadError
-    from .core.stacks import on_big_stack
+    from .core.files.loader import LoadError
+    from .core.system.stacks import on_big_stack
 
     if args.weights is not None and not Path(args.weights).exists():
         return _fail(f"the weights file {args.weights} does not exist")

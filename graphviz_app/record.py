@@ -20,7 +20,7 @@ Three entry points, all importable from the package root without Qt::
             rec.step(loss)
 
 The recorder tracks module paths by itself on snapshot steps (see :class:`Recorder`).
-The run directory layout is documented in :mod:`graphviz_app.core.run_dir`; open it
+The run directory layout is documented in :mod:`graphviz_app.core.files.run_dir`; open it
 in the app with File → Open Run Directory, while the script runs or afterwards.
 """
 
@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .core import run_dir as layout
+from .core.files import run_dir as layout
 
 _wall = time.time
 _monotonic = time.monotonic
@@ -67,7 +67,7 @@ def _scalar(output: Any) -> float | None:
 
 
 def _capture(output: Any, names: Mapping[str, Any] | None, model: Any, modules: Any = None):
-    from .core.capture import capture
+    from .core.graph.capture import capture
 
     graph = capture(output, names=names, model=model, modules=modules)
     if not graph.nodes:
@@ -80,8 +80,8 @@ def _capture(output: Any, names: Mapping[str, Any] | None, model: Any, modules: 
 
 def _summarize_leaves(graph) -> None:
     """Leaf gradient summaries from the tensors' current ``.grad``."""
-    from .core.graph import LEAF
-    from .core.summary import summarize
+    from .core.graph.model import LEAF
+    from .core.graph.summary import summarize
 
     for node, fn in zip(graph.nodes, graph.fns):
         if node.kind == LEAF:
@@ -104,7 +104,7 @@ def track(model: Any = None):
     the thread that enters it only. The returned mapping holds references to the
     graph's nodes: let it go (or ``modules.clear()``) when the snapshot is written.
     """
-    from .core.modules import ModuleTracker
+    from .core.graph.modules import ModuleTracker
 
     return ModuleTracker(model)
 
@@ -135,7 +135,7 @@ def snapshot(
     name and renamed. If the backward fails, the snapshot (with what ran) is still
     written, then a ``RuntimeError`` says why.
     """
-    from .core import snapshot as snapfmt
+    from .core.files import snapshot as snapfmt
 
     graph = _capture(output, names, model, modules)
     graph.meta.update(source="script", loss=_scalar(output))
@@ -143,7 +143,7 @@ def snapshot(
         graph.meta.update(meta)
     error = None
     if backward:
-        from .core.debugger import BackwardDebugger
+        from .core.run.debugger import BackwardDebugger
 
         outs = _output_list(output)
         grads = gradient
@@ -186,7 +186,7 @@ class _Observer:
     def install(self, lean: bool = True) -> None:
         """``lean``: let leaves take their gradient (see ``leaf_bound_slots``); only for
         a plain ``backward()`` (no ``create_graph``, no ``inputs``)."""
-        from .core.debugger import leaf_bound_slots, without_slots
+        from .core.run.debugger import leaf_bound_slots, without_slots
 
         self._lean = leaf_bound_slots(self.graph) if lean else {}
         for node, fn in zip(self.graph.nodes, self.graph.fns):
@@ -205,7 +205,7 @@ class _Observer:
         return post
 
     def _fill_leaf_bound(self) -> None:
-        from .core.debugger import with_leaf_grads
+        from .core.run.debugger import with_leaf_grads
 
         def received(leaf: str):
             got = self.grads.get(leaf)
@@ -222,7 +222,7 @@ class _Observer:
         self._handles.clear()
 
     def summarize(self) -> None:
-        from .core.summary import summarize_many
+        from .core.graph.summary import summarize_many
 
         self._fill_leaf_bound()
         for nid, (gin, gout) in self.grads.items():
@@ -252,7 +252,7 @@ def _now_iso() -> str:
 
 
 def _write_json(path: Path, doc: Mapping[str, Any]) -> None:
-    from .core.snapshot import atomic_write_text
+    from .core.system.atomic import atomic_write_text
 
     atomic_write_text(path, json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False, default=str))
 
@@ -614,7 +614,7 @@ class Recorder:
             rank=self.rank,
             world_size=self.world_size,
         )
-        from .core.snapshot import save
+        from .core.files.snapshot import save
 
         path = self.rank_dir / layout.SNAPSHOT_DIR / layout.snapshot_filename(step)
         try:

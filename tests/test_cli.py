@@ -47,7 +47,7 @@ def test_export_without_display(fmt, tmp_path, examples_dir):
         assert text.startswith("digraph") and "PowBackward0" in text and "grad = 20" in text
     else:
         doc = json.loads(out.read_text())
-        from graphviz_app.core import snapshot
+        from graphviz_app.core.files import snapshot
 
         snapshot.validate(doc)
         grads = {n["variable"]["name"]: n["grad"]["values"] for n in doc["nodes"] if n["kind"] == "leaf"}
@@ -73,7 +73,7 @@ def test_export_after_training_steps(tmp_path, examples_dir):
     r = run_cli("export", str(examples_dir / "linear_regression_sgd.py"), "--steps", "30", "-o", str(out))
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())
-    from graphviz_app.core import snapshot
+    from graphviz_app.core.files import snapshot
 
     snapshot.validate(doc)
     losses = doc["meta"]["loss_history"]
@@ -89,7 +89,7 @@ def test_export_collapses_modules(tmp_path, examples_dir):
     r = run_cli("export", src, "-o", str(grouped), "--collapse", "1")
     assert r.returncode == 0, r.stderr
     doc = json.loads(grouped.read_text())
-    from graphviz_app.core import snapshot
+    from graphviz_app.core.files import snapshot
 
     snapshot.validate(doc)
     names = {n["name"] for n in doc["nodes"] if n["kind"] == "group"}

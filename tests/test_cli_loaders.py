@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from graphviz_app.core import snapshot
+from graphviz_app.core.files import snapshot
 
 
 def run_cli(*args, timeout=120):
@@ -197,8 +197,8 @@ def test_steps_train_a_module_file(nets, tmp_path):
 
 
 def test_train_and_snapshot_loads_programs_and_module_files(bare_pt, nets):
-    from graphviz_app.core.loader import LoadError
-    from graphviz_app.core.training import train_and_snapshot
+    from graphviz_app.core.files.headless import train_and_snapshot
+    from graphviz_app.core.files.loader import LoadError
 
     g = train_and_snapshot(bare_pt, 3, "cpu", input_shapes=[(8, 4)])
     assert len(g.meta["loss_history"]) == 3 and g.meta["step"] == 3

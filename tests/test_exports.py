@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 
 from graphviz_app.cli import build_graph, group_for_export
-from graphviz_app.core import snapshot
-from graphviz_app.core.layout import layout_graph
+from graphviz_app.core.draw.layout import layout_graph
+from graphviz_app.core.files import snapshot
 from graphviz_app.ui.app import get_app
 from graphviz_app.ui.graph_scene import box_size
 from graphviz_app.ui.render import FORMATS, export_graph
@@ -120,8 +120,8 @@ def test_collapsed_model_draws_one_box_per_module(graphs):
 
 
 def test_collapsed_modules_say_what_they_hold(graphs, tmp_path):
-    from graphviz_app.core.export_dot import to_dot
-    from graphviz_app.core.export_svg import to_svg
+    from graphviz_app.core.draw.export_dot import to_dot
+    from graphviz_app.core.draw.export_svg import to_svg
 
     g = graphs["model_collapsed"]
     inside = g.meta["groups"]["hidden"]

@@ -4,7 +4,7 @@ Startup order (``graphviz-app FILE``), so that the two torch imports it needs ru
 by side instead of one after the other:
 
 1. The file named on the command line starts its check in a child process
-   (:func:`graphviz_app.core.user_code.probe`) before anything heavy is imported
+   (:func:`graphviz_app.core.files.user_code.probe`) before anything heavy is imported
    here. The child imports torch, runs ``build`` and one forward pass.
 2. Meanwhile this process imports torch and the window, and shows the window.
 3. When the child reports a clean run, the file is loaded here, exactly as a file
@@ -23,8 +23,10 @@ import sys
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QApplication
+
+from .settings import make_settings
 
 NO_DISPLAY = (
     "graphviz-app: there is no display to show the window on; use `graphviz-app export FILE -o OUT` "
@@ -39,18 +41,6 @@ def get_app() -> QApplication:
         app.setApplicationName("graphviz_app")
         app.setOrganizationName("graphviz_app")
     return app
-
-
-def make_settings() -> QSettings:
-    """The app's QSettings; tests and scripts can redirect it with GRAPHVIZ_APP_SETTINGS."""
-    where = os.environ.get("GRAPHVIZ_APP_SETTINGS")
-    if where:
-        if where == "test":
-            import tempfile
-
-            where = os.path.join(tempfile.gettempdir(), f"graphviz_app_test_{os.getpid()}.ini")
-        return QSettings(where, QSettings.IniFormat)
-    return QSettings("graphviz_app", "graphviz_app")
 
 
 def display_missing(environ=None, platform: str | None = None) -> bool:
@@ -78,7 +68,7 @@ class EarlyCheck(QObject):
 
     def __init__(self, path: str, device: str, timeout: float | None = None) -> None:
         super().__init__()
-        from ..core.user_code import DEFAULT_TIMEOUT
+        from ..core.files.user_code import DEFAULT_TIMEOUT
 
         self.path = str(Path(path).resolve())
         self.device = device
@@ -96,14 +86,14 @@ class EarlyCheck(QObject):
     def applies(path: str | None, device: str) -> bool:
         if not path or str(device) != "cpu" or not Path(path).is_file():
             return False
-        from ..core.loader import file_kind
+        from ..core.files.loader import file_kind
 
         return file_kind(path) in ("scenario", "torchscript", "exported")
 
     def _run(self) -> None:
         res = None
         try:
-            from ..core.user_code import probe
+            from ..core.files.user_code import probe
 
             res = probe(self.path, self.device, timeout=self.timeout, cancel=self.cancel)
         except Exception:  # the usual open runs the check again and reports what fails
@@ -214,7 +204,7 @@ class _CollectorOff:
         except (RuntimeError, TypeError):
             pass
         if not frozen:
-            from ..core import memory
+            from ..core.system import memory
 
             memory.reclaim()
         if self.enable:
@@ -261,8 +251,8 @@ def run_gui(path: str | None = None) -> int:
     if display_missing():
         print(NO_DISPLAY, file=sys.stderr)
         return 2
-    from ..core.allocator import keep_freed_memory
-    from ..core.stacks import use_big_stacks
+    from ..core.system.allocator import keep_freed_memory
+    from ..core.system.stacks import use_big_stacks
 
     keep_freed_memory()  # backward runs that hold their gradients reuse memory (core.allocator)
     use_big_stacks()  # worker threads can free very deep graphs (core.stacks)

@@ -1,7 +1,7 @@
 """Build a model in the app: stack layers, pick a data set, loss, optimizer; shapes checked live.
 
-The dialog edits a :class:`~graphviz_app.core.builder.ModelSpec`; every change re-runs
-:func:`~graphviz_app.core.builder.check_shapes` (plain Python, instant) and shows the
+The dialog edits a :class:`~graphviz_app.core.files.builder.ModelSpec`; every change re-runs
+:func:`~graphviz_app.core.files.builder.check_shapes` (plain Python, instant) and shows the
 shapes or one sentence on what to fix. "Run in App" shows the model in the window;
 "Save as Scenario…" writes a readable ``.py`` file that loads back to the same model.
 """
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..core.builder import (
+from ..core.files.builder import (
     DATA_INFO,
     DATASETS,
     LAYER_PARAM,

@@ -1,6 +1,6 @@
 """The bridge between the window and the core: all torch work runs on workers.
 
-The controller owns the :class:`~graphviz_app.core.session.Session`, starts loads,
+The controller owns the :class:`~graphviz_app.core.run.session.Session`, starts loads,
 forward passes, layouts, training and the backward debugger on daemon threads, and
 re-emits what they report as Qt signals. Qt queues a signal emitted on another
 thread, so every slot in the window runs on the GUI thread, which never waits on
@@ -18,12 +18,17 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.debugger import BP_NONFINITE, BackwardDebugger, BackwardResult, Breakpoint
-from ..core.diagnose import BackwardSetupError
-from ..core.graph import Graph
-from ..core import memory
-from ..core.loader import LoadError, load_path
-from ..core.session import Session
+from ..core.files.loader import LoadError, load_path
+from ..core.graph.model import Graph
+from ..core.run.debugger import (
+    BP_NONFINITE,
+    BackwardDebugger,
+    BackwardResult,
+    Breakpoint,
+)
+from ..core.run.diagnose import BackwardSetupError
+from ..core.run.session import Session
+from ..core.system import memory
 from .graph_scene import box_size
 
 CANCELLABLE = ("loading", "building", "layout", "forward")  # jobs the user can cancel
@@ -44,13 +49,13 @@ def compute_layout(graph: Graph, direction: str, collapsed=(), engine: str = "em
 
     The layout carries what it drew: ``layout.drawn`` (the grouped graph, or ``graph``)
     and ``layout.box_of`` (node id -> box id; empty when nothing is collapsed)."""
-    from ..core.grouping import group_graph
-    from ..core.layout import layout_graph
+    from ..core.draw.layout import layout_graph
+    from ..core.graph.grouping import group_graph
 
     drawn, box_of = (group_graph(graph, collapsed) if collapsed else (graph, {}))
     sizes = [box_size(n) for n in drawn.nodes]
     if engine == "dot":
-        from ..core.dot_layout import DotCancelled, dot_layout
+        from ..core.draw.dot_layout import DotCancelled, dot_layout
 
         try:
             layout = dot_layout(drawn, direction, sizes, timeout=timeout, cancel=cancel)
@@ -232,7 +237,7 @@ class Controller(QObject):
                 except BackwardSetupError as exc:  # a plain reason why backward cannot start
                     self.failed.emit(str(exc), traceback.format_exc())
                 except Exception as exc:  # report, never crash the window
-                    from ..core.devices import explain as explain_device
+                    from ..core.system.devices import explain as explain_device
 
                     hint = None
                     try:
@@ -325,7 +330,7 @@ class Controller(QObject):
 
     def _show_scenario(self, scenario, path: Path) -> None:
         """On a worker: forward, capture and lay out a freshly loaded scenario, then publish it."""
-        from ..core.devices import check_scenario_device
+        from ..core.system.devices import check_scenario_device
 
         check_scenario_device(scenario)  # names tensors left on another device
         session = Session(scenario, source=str(path))
@@ -345,7 +350,7 @@ class Controller(QObject):
         """compute_layout with the chosen engine; dot that fails or runs too long falls
         back to the embedded layout with a message."""
         if self.layout_engine == "dot":
-            from ..core.dot_layout import DotError
+            from ..core.draw.dot_layout import DotError
 
             try:
                 return compute_layout(graph, direction, collapsed, "dot", self._cancel, self.dot_timeout)
@@ -395,12 +400,12 @@ class Controller(QObject):
         return self._relayout_job(collapsed=set(paths))
 
     def collapse_module(self, path: str) -> bool:
-        from ..core.grouping import collapse
+        from ..core.graph.grouping import collapse
 
         return self.set_collapsed(collapse(self.collapsed, path))
 
     def expand_module(self, path: str) -> bool:
-        from ..core.grouping import expand
+        from ..core.graph.grouping import expand
 
         return self.set_collapsed(expand(self.graph, self.collapsed, path) if self.graph is not None else set())
 
@@ -415,7 +420,7 @@ class Controller(QObject):
 
     def open_model(self, path: str | Path, choice) -> bool:
         """Build the nn.Module class the user picked from a plain .py (``ModelChoice``)."""
-        from ..core.user_code import build_model_safely
+        from ..core.files.user_code import build_model_safely
 
         path = Path(path)
         device = self.device
@@ -428,7 +433,7 @@ class Controller(QObject):
 
     def open_program(self, path: str | Path, input_shapes: str) -> bool:
         """Load a TorchScript/.pt2 program that stores no example inputs, with given input shapes."""
-        from ..core.user_code import load_program_safely
+        from ..core.files.user_code import load_program_safely
 
         path = Path(path)
         device = self.device
@@ -443,7 +448,7 @@ class Controller(QObject):
     def _apply_checkpoint(self, path: Path) -> None:
         """On a worker: copy a state_dict checkpoint (read with weights_only=True) into the
         open scenario, then show a fresh forward. Raises LoadError (refused, no match)."""
-        from ..core.model_files import apply_checkpoint
+        from ..core.files.model_files import apply_checkpoint
 
         session = self.session
         if session is None:
@@ -480,7 +485,7 @@ class Controller(QObject):
 
     def _forward(self, session: Session, sources: bool | None = None) -> Graph:
         """session.forward() (module names, optional source lines) plus small saved values."""
-        from ..core.explain import record_saved_values
+        from ..core.graph.explain import record_saved_values
 
         sources = self.record_sources if sources is None else sources
         t0 = time.perf_counter()
@@ -494,7 +499,7 @@ class Controller(QObject):
     def _layout(self, graph: Graph, new_source: bool = False):
         """Lay out ``graph``; for a newly opened source, first pick the modules to show
         collapsed (a large model opens at a depth of at most about 300 boxes)."""
-        from ..core.grouping import initial_collapse, known_keys
+        from ..core.graph.grouping import initial_collapse, known_keys
 
         t0 = time.perf_counter()
         if new_source:
@@ -524,7 +529,7 @@ class Controller(QObject):
 
     def set_device(self, device: str) -> bool:
         """Run the scenario on ``device`` from now on (reloads it there)."""
-        from ..core.devices import DeviceError, check_device
+        from ..core.system.devices import DeviceError, check_device
 
         try:
             check_device(device)
@@ -582,7 +587,7 @@ class Controller(QObject):
         session = self.session
 
         def job() -> None:
-            from ..core.training import Trainer
+            from ..core.run.training import Trainer
 
             self._drop_runs()
             session.release()
@@ -877,7 +882,7 @@ class Controller(QObject):
         session = self.session
 
         def job() -> None:
-            from ..core.forward_stepper import ForwardStepper
+            from ..core.run.forward_stepper import ForwardStepper
 
             self._drop_runs()
             session.release()
@@ -903,7 +908,7 @@ class Controller(QObject):
             if result.status == "failed":
                 self.failed.emit(f"The forward pass failed: {result.error}", result.traceback or "")
             return
-        from ..core.explain import record_saved_values
+        from ..core.graph.explain import record_saved_values
 
         graph = st.graph
         record_saved_values(graph)
@@ -931,7 +936,7 @@ class Controller(QObject):
             return False
 
         def job() -> None:
-            from ..core.explain import explain_missing_grads
+            from ..core.graph.explain import explain_missing_grads
 
             self.explanations.emit(explain_missing_grads(session.scenario, graph, names))
 

@@ -22,7 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.debugger import BP_MODULE, BP_NODE, BP_NONFINITE, BP_NORM_ABOVE, BP_TYPE, Breakpoint
+from ..core.run.debugger import (
+    BP_MODULE,
+    BP_NODE,
+    BP_NONFINITE,
+    BP_NORM_ABOVE,
+    BP_TYPE,
+    Breakpoint,
+)
 from . import theme
 
 BP_KINDS = [

@@ -4,7 +4,7 @@ Boxes are single items with their own ``paint`` (quick to build; text is skipped
 when zoomed out too far to read it). Zoomed far out on a big graph the view draws
 the scene's :class:`~.overview.Overview` instead (a few bulk calls rather than a
 Python ``paint`` per item). The scene knows nothing of torch: it reads a
-:class:`~graphviz_app.core.graph.Graph` and a layout, and repaints a node when the
+:class:`~graphviz_app.core.graph.model.Graph` and a layout, and repaints a node when the
 controller says its data changed.
 """
 
@@ -16,7 +16,16 @@ import weakref
 from typing import Iterable
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -30,10 +39,18 @@ from PySide6.QtWidgets import (
     QStyleOptionRubberBand,
 )
 
-from ..core import gradflow, memory
-from ..core.graph import LEAF, OUTPUT, Graph, Node
-from ..core.summary import format_summary
-from .overview import ACTIVE_PREFIX, BREAKPOINT_COLOR, CURRENT_RANK, DIM_ALPHA, DIM_SUFFIX, Overview
+from ..core.graph import gradflow
+from ..core.graph.model import LEAF, OUTPUT, Graph, Node
+from ..core.graph.summary import format_summary
+from ..core.system import memory
+from .overview import (
+    ACTIVE_PREFIX,
+    BREAKPOINT_COLOR,
+    CURRENT_RANK,
+    DIM_ALPHA,
+    DIM_SUFFIX,
+    Overview,
+)
 from .theme import LIGHT, Colors
 
 LINE_H = 15.0

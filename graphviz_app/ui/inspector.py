@@ -26,11 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import gradflow
-from ..core.explain import chain_rule, leaf_grad_note
-from ..core.graph import LEAF, Graph, Node
-from ..core.summary import format_summary, format_value
-
+from ..core.graph import gradflow
+from ..core.graph.explain import chain_rule, leaf_grad_note
+from ..core.graph.model import LEAF, Graph, Node
+from ..core.graph.summary import format_summary, format_value
 
 KIND_WORDS = {"op": "operation", "output": "output node", "leaf": "leaf"}
 

@@ -33,11 +33,18 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
-from ..core import gradflow
-from ..core.debugger import BP_MODULE, BP_NODE, BP_NONFINITE, BP_NORM_ABOVE, BP_TYPE, BackwardResult, Breakpoint
-from ..core.graph import LEAF, Graph
+from ..core.graph import gradflow
+from ..core.graph.model import LEAF, Graph
+from ..core.run.debugger import (
+    BP_MODULE,
+    BP_NODE,
+    BP_NONFINITE,
+    BP_NORM_ABOVE,
+    BP_TYPE,
+    BackwardResult,
+    Breakpoint,
+)
 from . import theme
-from .app import make_settings  # startup reads the settings before this module loads
 from .controller import Controller
 from .debugger_panel import DebuggerPanel
 from .graph_scene import GraphScene, GraphView
@@ -45,6 +52,7 @@ from .inspector import Inspector
 from .loss_plot import PlotsPanel
 from .model_tree import ModelTree
 from .overlays import FlowLegend, Minimap, SearchBar
+from .settings import make_settings
 
 MAX_RECENT = 10
 OPEN_FILTER = (
@@ -79,7 +87,7 @@ def freeze_startup_objects(collect: bool = True) -> None:
     next load reclaims the garbage (``memory.maybe_reclaim``)."""
     import sys
 
-    from ..core import memory
+    from ..core.system import memory
 
     if collect:
         memory.reclaim()
@@ -338,7 +346,7 @@ class MainWindow(QMainWindow):
             act.setChecked(self.theme_name == name)
             act.triggered.connect(lambda checked, n=name: self._apply_theme(n))
 
-        from ..core.dot_layout import dot_available
+        from ..core.draw.dot_layout import dot_available
 
         self.engine_group = QActionGroup(self)
         self.act_engine_embedded = QAction("&Embedded Layout (fast)", self, checkable=True)
@@ -630,7 +638,7 @@ class MainWindow(QMainWindow):
         self.controller.set_direction(direction)
 
     def _fill_devices(self) -> None:
-        from ..core.devices import list_devices
+        from ..core.system.devices import list_devices
 
         try:
             devices = list_devices()
@@ -775,7 +783,7 @@ class MainWindow(QMainWindow):
         dlg.open()
 
     def _run_built(self, spec) -> None:
-        from ..core.builder import build_scenario
+        from ..core.files.builder import build_scenario
 
         self.log_line(f"Building {spec.name} from the builder")
         self.controller.open_scenario(lambda device: build_scenario(spec, device=device),
@@ -991,7 +999,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def on_node_selected(self, node_id: str) -> None:
-        from ..core.grouping import GROUP_PREFIX
+        from ..core.graph.grouping import GROUP_PREFIX
 
         if node_id.startswith(GROUP_PREFIX):
             self._show_group(node_id)
@@ -1126,10 +1134,10 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         menu.setObjectName("graphContextMenu")
         g = self.scene.graph
-        from ..core.grouping import GROUP_PREFIX, _prefixes, module_of
+        from ..core.graph.grouping import GROUP_PREFIX, _prefixes, module_of
 
         if node_id.startswith(GROUP_PREFIX):
-            from ..core.grouping import key_path
+            from ..core.graph.grouping import key_path
 
             key = node_id[len(GROUP_PREFIX):]
             path = key_path(key)  # a run of a module's calls ("cell#0-16") belongs to "cell"
@@ -1223,7 +1231,7 @@ class MainWindow(QMainWindow):
         g, session = c.graph, c.session
         if session is None or g is None or not g.live:
             return
-        from ..core.explain import watched_tensors
+        from ..core.graph.explain import watched_tensors
 
         sc = session.scenario
         try:
@@ -1415,7 +1423,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ grouping
     def _module_box_ids(self, path: str) -> list[str]:
         """Boxes on screen that show ``path``: its collapsed box, or its nodes' boxes."""
-        from ..core.grouping import GROUP_PREFIX, module_of
+        from ..core.graph.grouping import GROUP_PREFIX, module_of
 
         scene = self.scene
         if GROUP_PREFIX + path in scene.items_by_id:
@@ -1428,7 +1436,7 @@ class MainWindow(QMainWindow):
         return [i for i in ids if i in scene.items_by_id]
 
     def _selected_module(self) -> str | None:
-        from ..core.grouping import GROUP_PREFIX, module_of
+        from ..core.graph.grouping import GROUP_PREFIX, module_of
 
         sel = self.scene.selected_ids()
         if not sel:
@@ -1454,7 +1462,7 @@ class MainWindow(QMainWindow):
         self.collapse_module(path)
 
     def expand_selected(self) -> None:
-        from ..core.grouping import GROUP_PREFIX
+        from ..core.graph.grouping import GROUP_PREFIX
 
         sel = self.scene.selected_ids()
         if not sel or not sel[0].startswith(GROUP_PREFIX):
@@ -1463,7 +1471,7 @@ class MainWindow(QMainWindow):
         self.expand_module(sel[0][len(GROUP_PREFIX):])
 
     def collapse_overview(self) -> None:
-        from ..core.grouping import initial_collapse
+        from ..core.graph.grouping import initial_collapse
 
         if self.scene.graph is not None:
             self._relayout_focus = None
@@ -1493,7 +1501,7 @@ class MainWindow(QMainWindow):
         """The inspector for a collapsed module's box."""
         import html
 
-        from ..core.grouping import GROUP_PREFIX
+        from ..core.graph.grouping import GROUP_PREFIX
 
         items = self.scene.items_by_id.get(gid) or []
         members = items[0].members if items else []
@@ -1511,7 +1519,7 @@ class MainWindow(QMainWindow):
         g = self.scene.graph
         if g is None:
             return
-        from ..core.grouping import module_of
+        from ..core.graph.grouping import module_of
 
         if not path:
             ids = [n.id for n in g.nodes]

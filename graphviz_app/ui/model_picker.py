@@ -21,7 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.model_files import LOSSES, OPTIMIZERS, ModelChoice, parse_kwargs, parse_shapes
+from ..core.files.model_files import (
+    LOSSES,
+    OPTIMIZERS,
+    ModelChoice,
+    parse_kwargs,
+    parse_shapes,
+)
 
 
 class ModelPickerDialog(QDialog):

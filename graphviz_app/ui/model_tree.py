@@ -10,8 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
 
-from ..core.graph import LEAF, Graph
-from ..core.summary import format_value
+from ..core.graph.model import LEAF, Graph
+from ..core.graph.summary import format_value
 
 COL_NAME, COL_TYPE, COL_PARAMS, COL_SHAPE, COL_GRAD = range(5)
 

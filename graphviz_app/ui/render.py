@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QImage, QPageSize, QPainter, QPdfWriter
 
-from ..core.graph import Graph
+from ..core.graph.model import Graph
 from .graph_scene import GraphScene
 from .theme import LIGHT, Colors
 
@@ -97,15 +97,15 @@ def export_graph(graph: Graph, layout, path: str | Path, fmt: str | None = None,
     if fmt == "pdf":
         return render_pdf(graph, layout, path, colors=colors)
     if fmt == "svg":
-        from ..core.export_svg import write_svg
+        from ..core.draw.export_svg import write_svg
 
         write_svg(drawn, layout, path)
     elif fmt == "dot":
-        from ..core.export_dot import write_dot
+        from ..core.draw.export_dot import write_dot
 
         write_dot(drawn, path, direction=direction)
     else:
-        from ..core import snapshot
+        from ..core.files import snapshot
 
         snapshot.save(graph, path)
     return Path(path)

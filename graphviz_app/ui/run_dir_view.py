@@ -1,7 +1,7 @@
 """A run directory, live: the loss curve and the list of snapshots, with time travel.
 
 :class:`RunDirView` opens a folder written by :class:`graphviz_app.Recorder` (layout
-in :mod:`graphviz_app.core.run_dir`) and follows it while the training script
+in :mod:`graphviz_app.core.files.run_dir`) and follows it while the training script
 writes: a ``QFileSystemWatcher`` reacts within a fraction of a second, and a timer
 polls as a fallback (file watching misses changes on network and some container
 file systems). Reading is incremental (from a byte offset, in bounded chunks), so a
@@ -20,19 +20,24 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
-    QApplication,
     QListWidgetItem,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from graphviz_app.core.run_dir import LossFollower, RunDirectory, RunDirError, SnapshotEntry
+from graphviz_app.core.files.run_dir import (
+    LossFollower,
+    RunDirectory,
+    RunDirError,
+    SnapshotEntry,
+)
 
 CHUNK_BYTES = 4 * 1024 * 1024  # read at most this much of the loss log per refresh
 PATH_ROLE = Qt.UserRole

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-CHECK = "from graphviz_app.core.allocator import keep_freed_memory as k; print(k(), k())"
+CHECK = "from graphviz_app.core.system.allocator import keep_freed_memory as k; print(k(), k())"
 
 
 def _run(env_extra):

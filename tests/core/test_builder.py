@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from graphviz_app.core.builder import (
+from graphviz_app.core.files.builder import (
     DATASETS,
     LayerSpec,
     ModelSpec,
@@ -13,7 +13,7 @@ from graphviz_app.core.builder import (
     generate_code,
     save_scenario,
 )
-from graphviz_app.core.loader import load_path
+from graphviz_app.core.files.loader import load_path
 
 
 @pytest.mark.parametrize("dataset", DATASETS)

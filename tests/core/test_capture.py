@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from graphviz_app.core import capture as capture_mod
-from graphviz_app.core.anomaly import record_sources, source_of
-from graphviz_app.core.capture import capture
-from graphviz_app.core.graph import LEAF, OP, OUTPUT
-from graphviz_app.core.stacks import on_big_stack
+from graphviz_app.core.graph.anomaly import record_sources, source_of
+from graphviz_app.core.graph.capture import capture
+from graphviz_app.core.graph.model import LEAF, OP, OUTPUT
+from graphviz_app.core.graph import capture as capture_mod
+from graphviz_app.core.system.stacks import on_big_stack
 
 
 def chain_rule():
@@ -210,7 +210,7 @@ def test_create_graph_gradient_graph_shares_forward_nodes():
 
 
 def test_module_attribution_passed_through():
-    from graphviz_app.core.modules import track_modules
+    from graphviz_app.core.graph.modules import track_modules
 
     net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     with track_modules(net) as mods:

@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from graphviz_app.core import debugger as dbg_mod
-from graphviz_app.core.anomaly import record_sources
-from graphviz_app.core.capture import capture
-from graphviz_app.core.debugger import (
-    call_on_backward_worker,
+from graphviz_app.core.graph.anomaly import record_sources
+from graphviz_app.core.graph.capture import capture
+from graphviz_app.core.graph.modules import track_modules
+from graphviz_app.core.run import debugger as dbg_mod
+from graphviz_app.core.run.debugger import (
     BP_MODULE,
     BP_NODE,
     BP_NONFINITE,
@@ -22,9 +22,9 @@ from graphviz_app.core.debugger import (
     BP_TYPE,
     BackwardDebugger,
     Breakpoint,
+    call_on_backward_worker,
     leaf_grad_values,
 )
-from graphviz_app.core.modules import track_modules
 
 T = 20  # seconds: generous timeouts for a loaded 2-core machine; never reached when all is well
 
@@ -526,8 +526,8 @@ def test_interpreter_exit_while_paused_does_not_hang(tmp_path):
         textwrap.dedent(
             """
             import torch
-            from graphviz_app.core.capture import capture
-            from graphviz_app.core.debugger import BackwardDebugger
+            from graphviz_app.core.graph.capture import capture
+            from graphviz_app.core.run.debugger import BackwardDebugger
 
             x = torch.randn(3, requires_grad=True)
             loss = (x.exp() * 2).sum()

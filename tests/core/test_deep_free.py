@@ -10,7 +10,7 @@ import textwrap
 
 CHAIN = """
 import sys, torch
-from graphviz_app.core.capture import capture
+from graphviz_app.core.graph.capture import capture
 x = torch.randn(3, requires_grad=True)
 y = x
 for _ in range({n}):
@@ -38,8 +38,8 @@ def test_a_captured_deep_chain_is_freed_on_the_main_thread():
 
 def test_a_session_releases_a_deep_chain():
     _ok(_child("""
-        from graphviz_app.core.session import Session
-        from graphviz_app.core.scenario import Scenario
+        from graphviz_app.core.run.session import Session
+        from graphviz_app.core.run.scenario import Scenario
         out = y
         del y
         s = Session(Scenario("deep", forward=lambda: out))
@@ -53,7 +53,7 @@ def test_a_session_releases_a_deep_chain():
 def test_a_thread_with_a_big_stack_frees_a_deep_chain_in_any_order():
     # Graph dropped first, output tensor last: the whole chain goes at once, in C++.
     _ok(_child("""
-        from graphviz_app.core.stacks import on_big_stack
+        from graphviz_app.core.system.stacks import on_big_stack
         def work():
             global y
             g = capture(y, names={"x": x})

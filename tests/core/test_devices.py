@@ -4,7 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from graphviz_app.core.devices import (
+from graphviz_app.core.files.loader import LoadError
+from graphviz_app.core.run.scenario import Scenario
+from graphviz_app.core.system.devices import (
     DeviceError,
     check_device,
     check_scenario_device,
@@ -13,8 +15,6 @@ from graphviz_app.core.devices import (
     list_devices,
     same_device,
 )
-from graphviz_app.core.loader import LoadError
-from graphviz_app.core.scenario import Scenario
 
 
 def test_list_devices_starts_with_cpu_and_matches_torch():
@@ -78,7 +78,7 @@ def test_explain_a_device_mismatch_error():
 
 
 def test_build_receives_the_device(tmp_path):
-    from graphviz_app.core.loader import load_scenario
+    from graphviz_app.core.files.loader import load_scenario
 
     p = tmp_path / "dev.py"
     p.write_text(

@@ -8,9 +8,15 @@ import time
 
 import pytest
 
-from graphviz_app.core.dot_layout import DotCancelled, DotError, dot_available, dot_layout, parse_plain
-from graphviz_app.core.loader import load_scenario
-from graphviz_app.core.session import Session
+from graphviz_app.core.draw.dot_layout import (
+    DotCancelled,
+    DotError,
+    dot_available,
+    dot_layout,
+    parse_plain,
+)
+from graphviz_app.core.files.loader import load_scenario
+from graphviz_app.core.run.session import Session
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 

@@ -6,10 +6,14 @@ import pytest
 import torch
 
 from graphviz_app import Scenario, leaves_from
-from graphviz_app.core import gradflow
-from graphviz_app.core.capture import capture
-from graphviz_app.core.debugger import BackwardDebugger
-from graphviz_app.core.explain import chain_rule, explain_missing_grads, record_saved_values
+from graphviz_app.core.graph.capture import capture
+from graphviz_app.core.graph.explain import (
+    chain_rule,
+    explain_missing_grads,
+    record_saved_values,
+)
+from graphviz_app.core.graph import gradflow
+from graphviz_app.core.run.debugger import BackwardDebugger
 
 
 def _run(out, names):

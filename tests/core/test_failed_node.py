@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from graphviz_app.core.capture import capture
-from graphviz_app.core.debugger import BackwardDebugger, next_to_run
+from graphviz_app.core.graph.capture import capture
+from graphviz_app.core.run.debugger import BackwardDebugger, next_to_run
 
 T = 30
 

@@ -5,8 +5,13 @@ import pytest
 import torch
 from torch import nn
 
-from graphviz_app.core.forward_stepper import MODULE, OPS, ForwardStepper, call_order
-from graphviz_app.core.scenario import Scenario
+from graphviz_app.core.run.forward_stepper import (
+    MODULE,
+    OPS,
+    ForwardStepper,
+    call_order,
+)
+from graphviz_app.core.run.scenario import Scenario
 
 T = 20.0
 

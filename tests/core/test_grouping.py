@@ -3,21 +3,21 @@
 import numpy as np
 import torch
 
-from graphviz_app.core.capture import capture
-from graphviz_app.core.graph import LEAF, OP, OUTPUT, Edge, Graph, Node
-from graphviz_app.core.grouping import (
+from graphviz_app.core.draw.layout import count_crossings, layout_graph
+from graphviz_app.core.graph.capture import capture
+from graphviz_app.core.graph.grouping import (
     GROUP,
+    call_key,
     collapse,
     expand,
     group_graph,
     initial_collapse,
-    call_key,
     known_keys,
     module_of,
     module_paths,
     split_key,
 )
-from graphviz_app.core.layout import count_crossings, layout_graph
+from graphviz_app.core.graph.model import LEAF, OP, OUTPUT, Edge, Graph, Node
 
 
 def small():
@@ -88,7 +88,8 @@ def test_initial_collapse_on_a_transformer():
         torch.nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32),
         num_layers=12, enable_nested_tensor=False).train()
     # the module map the capture needs: tag grad_fns with the module that made them
-    import sys, os
+    import os
+    import sys
 
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
     from _graphs import _ModuleTagger
@@ -118,7 +119,7 @@ def _unrolled_rnn_graph(steps=60):
     from torch import nn
 
     from graphviz_app import Scenario
-    from graphviz_app.core.session import Session
+    from graphviz_app.core.run.session import Session
 
     class Unrolled(nn.Module):
         def __init__(self):
@@ -193,7 +194,7 @@ def test_runs_of_calls_expand_and_collapse():
 
 
 def test_call_numbers_survive_a_snapshot():
-    from graphviz_app.core import snapshot
+    from graphviz_app.core.files import snapshot
 
     graph = _unrolled_rnn_graph(12)
     back = snapshot.loads(snapshot.dumps(graph))

@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from graphviz_app.core.graph import LEAF, OP, OUTPUT, Edge, Graph, Node
-from graphviz_app.core.layout import Layout, count_crossings, layout_graph, node_size
+from graphviz_app.core.draw.layout import (
+    Layout,
+    count_crossings,
+    layout_graph,
+    node_size,
+)
+from graphviz_app.core.graph.model import LEAF, OP, OUTPUT, Edge, Graph, Node
 
 
 def make(nodes, edges):
@@ -21,7 +26,7 @@ def make(nodes, edges):
 
 
 def autograd_graph(fn):
-    from graphviz_app.core.capture import capture
+    from graphviz_app.core.graph.capture import capture
 
     return capture(fn())
 
@@ -31,7 +36,7 @@ def transformer_graph(layers=2):
     enc = torch.nn.TransformerEncoder(
         torch.nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32),
         num_layers=layers, enable_nested_tensor=False).train()
-    from graphviz_app.core.capture import capture
+    from graphviz_app.core.graph.capture import capture
 
     return capture(enc(torch.randn(4, 2, 16)).sum(), model=enc)
 
@@ -42,7 +47,7 @@ def lstm_graph(steps=5, inputs_grad=False):
     h = c = torch.zeros(1, 4)
     for x in torch.randn(steps, 1, 4, requires_grad=inputs_grad):
         h, c = cell(x, (h, c))
-    from graphviz_app.core.capture import capture
+    from graphviz_app.core.graph.capture import capture
 
     return capture(h.sum(), model=cell)
 

@@ -7,10 +7,15 @@ import pytest
 import torch
 from torch import nn
 
-from graphviz_app.core import snapshot
-from graphviz_app.core.capture import capture
-from graphviz_app.core.loader import LoadError, file_kind, load_path, load_scenario
-from graphviz_app.core.model_files import save_torchscript
+from graphviz_app.core.files import snapshot
+from graphviz_app.core.files.loader import (
+    LoadError,
+    file_kind,
+    load_path,
+    load_scenario,
+)
+from graphviz_app.core.files.model_files import save_torchscript
+from graphviz_app.core.graph.capture import capture
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.*deprecated:DeprecationWarning")
 

@@ -4,7 +4,7 @@ import gc
 import types
 import weakref
 
-from graphviz_app.core import memory
+from graphviz_app.core.system import memory
 
 
 class Blob:
@@ -63,7 +63,7 @@ def test_forget_code_breaks_the_module_cycle():
 
 
 def test_loaded_scenarios_remember_their_module(tmp_path):
-    from graphviz_app.core.loader import load_scenario
+    from graphviz_app.core.files.loader import load_scenario
 
     path = tmp_path / "s.py"
     path.write_text("import torch\nfrom graphviz_app import Scenario\n"
@@ -79,7 +79,7 @@ def test_loaded_scenarios_remember_their_module(tmp_path):
 def test_collections_are_held_across_nested_holds_and_restored():
     import gc
 
-    from graphviz_app.core import memory
+    from graphviz_app.core.system import memory
 
     before = gc.get_threshold()
     a = memory.hold_collections()

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from graphviz_app.core.loader import LoadError, import_file
-from graphviz_app.core.model_files import (
+from graphviz_app.core.files.loader import LoadError, import_file
+from graphviz_app.core.files.model_files import (
     LOSSES,
     ModelChoice,
     apply_checkpoint,
@@ -24,7 +24,7 @@ from graphviz_app.core.model_files import (
     save_torchscript,
     sniff,
 )
-from graphviz_app.core.scenario import Scenario
+from graphviz_app.core.run.scenario import Scenario
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.*deprecated:DeprecationWarning")
 

@@ -6,8 +6,8 @@ import threading
 import torch
 from torch import nn
 
-from graphviz_app.core.capture import capture
-from graphviz_app.core.modules import track_modules
+from graphviz_app.core.graph.capture import capture
+from graphviz_app.core.graph.modules import track_modules
 
 
 def small_transformer():

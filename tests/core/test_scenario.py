@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from graphviz_app.core.scenario import Scenario, leaves_from, sgd_update
+from graphviz_app.core.run.scenario import Scenario, leaves_from, sgd_update
 
 
 def regression(**kw):
@@ -171,7 +171,7 @@ def test_custom_autograd_function_in_model_matches_builtin():
     for net in (a, b):
         Scenario("c", model=net, inputs=X, targets=Y, loss_fn=nn.MSELoss()).train_step()
     assert torch.allclose(a.lin.weight.grad, b.lin.weight.grad)
-    from graphviz_app.core.capture import capture
+    from graphviz_app.core.graph.capture import capture
 
     sc = Scenario("c", model=a, inputs=X, targets=Y, loss_fn=nn.MSELoss())
     names = [n.name for n in capture(sc.output(), model=a)]
@@ -207,7 +207,7 @@ def docstring_examples():
     import re
     import textwrap
 
-    import graphviz_app.core.scenario as mod
+    import graphviz_app.core.run.scenario as mod
 
     blocks = re.findall(r"::\n\n((?:    .*\n|\n)+)", mod.__doc__)
     return [textwrap.dedent(b) for b in blocks if "return Scenario(" in b]

@@ -8,13 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from graphviz_app.core import snapshot
-from graphviz_app.core.capture import capture
-from graphviz_app.core.debugger import BackwardDebugger
-from graphviz_app.core.loader import load_scenario
-from graphviz_app.core.modules import track_modules
-from graphviz_app.core.session import Session
-from graphviz_app.core.snapshot import SnapshotError
+from graphviz_app.core.files import snapshot
+from graphviz_app.core.files.loader import load_scenario
+from graphviz_app.core.files.snapshot import SnapshotError
+from graphviz_app.core.graph.capture import capture
+from graphviz_app.core.graph.modules import track_modules
+from graphviz_app.core.run.debugger import BackwardDebugger
+from graphviz_app.core.run.session import Session
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
@@ -97,7 +97,7 @@ def test_non_finite_numbers_are_strings_and_come_back_as_floats(tmp_path):
 
 
 def test_model_snapshot_with_modules_and_sources_validates(tmp_path):
-    from graphviz_app.core.anomaly import record_sources
+    from graphviz_app.core.graph.anomaly import record_sources
 
     torch.manual_seed(0)
     layer = nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32, dropout=0.0)

@@ -7,17 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from graphviz_app.core import snapshot
-from graphviz_app.core.loader import LoadError
-from graphviz_app.core.scenario import Scenario, sgd_update
-from graphviz_app.core.training import (
-    FINISHED,
-    PAUSED,
-    RUNNING,
-    STOPPED,
-    Trainer,
-    train_and_snapshot,
-)
+from graphviz_app.core.files import snapshot
+from graphviz_app.core.files.headless import train_and_snapshot
+from graphviz_app.core.files.loader import LoadError
+from graphviz_app.core.run.scenario import Scenario, sgd_update
+from graphviz_app.core.run.training import FINISHED, PAUSED, RUNNING, STOPPED, Trainer
 
 T = 20.0  # generous timeouts: the CI machine is small and shared
 

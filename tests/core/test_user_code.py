@@ -8,8 +8,12 @@ import threading
 import pytest
 import torch
 
-from graphviz_app.core.loader import LoadError, load_path
-from graphviz_app.core.user_code import build_model_safely, load_scenario_safely, probe
+from graphviz_app.core.files.loader import LoadError, load_path
+from graphviz_app.core.files.user_code import (
+    build_model_safely,
+    load_scenario_safely,
+    probe,
+)
 
 
 def write(tmp_path, name, body):

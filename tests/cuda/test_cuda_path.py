@@ -65,8 +65,13 @@ def scenario_file(tmp_path):
 
 
 def test_devices_list_cuda_and_check_tensors(scenario_file):
-    from graphviz_app.core.devices import DeviceError, check_device, check_scenario_device, list_devices
-    from graphviz_app.core.loader import load_scenario
+    from graphviz_app.core.files.loader import load_scenario
+    from graphviz_app.core.system.devices import (
+        DeviceError,
+        check_device,
+        check_scenario_device,
+        list_devices,
+    )
 
     names = [d.name for d in list_devices()]
     assert "cuda:0" in names
@@ -79,8 +84,8 @@ def test_devices_list_cuda_and_check_tensors(scenario_file):
 
 
 def test_forward_stepping_and_backward_debugging_on_cuda(scenario_file):
-    from graphviz_app.core.forward_stepper import ForwardStepper
-    from graphviz_app.core.loader import load_scenario
+    from graphviz_app.core.files.loader import load_scenario
+    from graphviz_app.core.run.forward_stepper import ForwardStepper
 
     sc = load_scenario(scenario_file, device="cuda:0")
     st = ForwardStepper(sc)
@@ -103,8 +108,8 @@ def test_forward_stepping_and_backward_debugging_on_cuda(scenario_file):
 
 
 def test_trainer_on_cuda(scenario_file):
-    from graphviz_app.core.loader import load_scenario
-    from graphviz_app.core.training import Trainer
+    from graphviz_app.core.files.loader import load_scenario
+    from graphviz_app.core.run.training import Trainer
 
     sc = load_scenario(scenario_file, device="cuda:0")
     tr = Trainer(sc, keep=4)
@@ -126,8 +131,8 @@ def test_trainer_on_cuda(scenario_file):
 
 
 def test_headless_export_on_cuda(scenario_file, tmp_path):
-    from graphviz_app.core import snapshot
-    from graphviz_app.core.training import train_and_snapshot
+    from graphviz_app.core.files import snapshot
+    from graphviz_app.core.files.headless import train_and_snapshot
 
     g = train_and_snapshot(scenario_file, 30, "cuda")
     assert len(g.meta["loss_history"]) == 30 and g.meta["device"].startswith("cuda")
@@ -136,14 +141,18 @@ def test_headless_export_on_cuda(scenario_file, tmp_path):
 
 
 def test_probe_in_a_child_on_cuda(scenario_file):
-    from graphviz_app.core.user_code import load_scenario_safely
+    from graphviz_app.core.files.user_code import load_scenario_safely
 
     sc = load_scenario_safely(scenario_file, device="cuda:0", timeout=120)
     assert next(sc.model.parameters()).device.type == "cuda"
 
 
 def test_programs_and_checkpoints_on_cuda(tmp_path):
-    from graphviz_app.core.model_files import apply_checkpoint, load_program, save_torchscript
+    from graphviz_app.core.files.model_files import (
+        apply_checkpoint,
+        load_program,
+        save_torchscript,
+    )
 
     net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     x = torch.randn(5, 3)

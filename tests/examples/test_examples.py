@@ -8,10 +8,10 @@ import pathlib
 import pytest
 import torch
 
-from graphviz_app.core.capture import capture
-from graphviz_app.core.graph import LEAF
-from graphviz_app.core.loader import load_scenario
-from graphviz_app.core.session import Session
+from graphviz_app.core.files.loader import load_scenario
+from graphviz_app.core.graph.capture import capture
+from graphviz_app.core.graph.model import LEAF
+from graphviz_app.core.run.session import Session
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 ALL_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.py"))

@@ -68,6 +68,6 @@ def test_example_exports_headless_to_every_format(qapp, path, tmp_path):
         elif fmt == "pdf":
             assert data[:5] == b"%PDF-"
         else:
-            from graphviz_app.core import snapshot
+            from graphviz_app.core.files import snapshot
 
             snapshot.validate(json.loads(data))

@@ -10,7 +10,11 @@ import sys
 from pathlib import Path
 
 import graphviz_app
-from graphviz_app.core.run_dir import SNAPSHOT_DIR, rank_dirname, snapshot_filename
+from graphviz_app.core.files.run_dir import (
+    SNAPSHOT_DIR,
+    rank_dirname,
+    snapshot_filename,
+)
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ def main() -> None:
     x, y = torch.randn(32, 8), torch.randn(32, 1)
 
     if mode == "snapshot":
-        import graphviz_app.core.snapshot as snapfmt
+        import graphviz_app.core.files.snapshot as snapfmt
 
         real_fsync = os.fsync
 

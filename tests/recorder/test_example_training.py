@@ -12,8 +12,8 @@ import sys
 import pytest
 import torch
 
-from graphviz_app.core import snapshot as snapfmt
-from graphviz_app.core.run_dir import RunDirectory
+from graphviz_app.core.files import snapshot as snapfmt
+from graphviz_app.core.files.run_dir import RunDirectory
 
 STEPS, EVERY = 12, 5
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import graphviz_app
-from graphviz_app.core import snapshot as snapfmt
-from graphviz_app.core.loader import load_scenario
-from graphviz_app.core.run_dir import RunDirectory
+from graphviz_app.core.files import snapshot as snapfmt
+from graphviz_app.core.files.loader import load_scenario
+from graphviz_app.core.files.run_dir import RunDirectory
 
 from .test_record_snapshot import RUN_META, app_snapshot
 from .test_recorder import assert_close, make

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import graphviz_app
-from graphviz_app.core import snapshot as snapfmt
-from graphviz_app.core.loader import load_scenario
-from graphviz_app.core.session import Session
+from graphviz_app.core.files import snapshot as snapfmt
+from graphviz_app.core.files.loader import load_scenario
+from graphviz_app.core.run.session import Session
 
 # Meta fields that say where and how a snapshot was made, not what it shows.
 RUN_META = {"scenario", "step", "loss_history", "source", "backward_recorded"}

@@ -11,8 +11,13 @@ import pytest
 import torch
 
 import graphviz_app
-from graphviz_app.core import snapshot as snapfmt
-from graphviz_app.core.run_dir import LossFollower, RunDirectory, RunDirError, read_loss_lines
+from graphviz_app.core.files import snapshot as snapfmt
+from graphviz_app.core.files.run_dir import (
+    LossFollower,
+    RunDirectory,
+    RunDirError,
+    read_loss_lines,
+)
 
 
 def make(seed=0):

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import graphviz_app
-from graphviz_app.core import snapshot as snapfmt
-from graphviz_app.core.run_dir import RunDirectory
+from graphviz_app.core.files import snapshot as snapfmt
+from graphviz_app.core.files.run_dir import RunDirectory
 
 WORKER = Path(__file__).with_name("_crash_worker.py")
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL") or not os.path.isdir("/proc/self/fd"),

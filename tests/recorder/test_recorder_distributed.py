@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from graphviz_app.core import snapshot as snapfmt
-from graphviz_app.core.run_dir import RunDirectory
+from graphviz_app.core.files import snapshot as snapfmt
+from graphviz_app.core.files.run_dir import RunDirectory
 
 WORKER = Path(__file__).with_name("_dist_worker.py")
 

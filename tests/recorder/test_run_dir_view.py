@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 import graphviz_app  # noqa: E402
-from graphviz_app.core.run_dir import RunDirError  # noqa: E402
+from graphviz_app.core.files.run_dir import RunDirError  # noqa: E402
 from graphviz_app.ui.run_dir_view import RunDirView  # noqa: E402
 
 APPENDER = Path(__file__).with_name("_appender.py")

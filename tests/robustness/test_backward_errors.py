@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from graphviz_app import Scenario
-from graphviz_app.core.diagnose import BackwardSetupError
-from graphviz_app.core.session import Session
+from graphviz_app.core.run.diagnose import BackwardSetupError
+from graphviz_app.core.run.session import Session
 
 from .conftest import assert_responsive, open_ok, run_backward, write_scenario
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from graphviz_app.core.loader import LoadError
-from graphviz_app.core.model_files import load_state_dict_file
+from graphviz_app.core.files.loader import LoadError
+from graphviz_app.core.files.model_files import load_state_dict_file
 
 from .conftest import assert_responsive, open_failing, open_ok, write_scenario
 

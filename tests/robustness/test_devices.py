@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from graphviz_app import Scenario
-from graphviz_app.core.devices import DeviceError, check_scenario_device
-from graphviz_app.core.loader import LoadError, load_path
-from graphviz_app.core.session import Session
+from graphviz_app.core.files.loader import LoadError, load_path
+from graphviz_app.core.run.session import Session
+from graphviz_app.core.system.devices import DeviceError, check_scenario_device
 
 from .conftest import assert_responsive, open_failing, open_ok, write_scenario
 
@@ -63,7 +63,7 @@ def test_missing_device_and_mixed_devices_are_named(qtbot, window, tmp_path, goo
     s = Session(Scenario("inside", leaves={"x": x}, forward=lambda x: (x * torch.ones(3, device="meta")).sum()))
     with pytest.raises(RuntimeError) as info:
         s.forward()
-    from graphviz_app.core.devices import explain
+    from graphviz_app.core.system.devices import explain
 
     hint = explain(info.value)
     assert hint.startswith("tensors on different devices met in one operation") and "meta" in hint
@@ -82,6 +82,6 @@ def test_mixed_cuda_and_cpu_tensors_in_backward_are_named():
     s = Session(sc2)
     with pytest.raises(RuntimeError) as info2:
         s.forward()
-    from graphviz_app.core.devices import explain
+    from graphviz_app.core.system.devices import explain
 
     assert "w (cpu)" in explain(info2.value, sc2)

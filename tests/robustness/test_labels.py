@@ -10,11 +10,11 @@ import torch
 from torch import nn
 
 from graphviz_app import Scenario
-from graphviz_app.core import snapshot
-from graphviz_app.core.export_dot import to_dot
-from graphviz_app.core.export_svg import to_svg
-from graphviz_app.core.layout import layout_graph
-from graphviz_app.core.session import Session
+from graphviz_app.core.draw.export_dot import to_dot
+from graphviz_app.core.draw.export_svg import to_svg
+from graphviz_app.core.draw.layout import layout_graph
+from graphviz_app.core.files import snapshot
+from graphviz_app.core.run.session import Session
 
 from .conftest import assert_responsive
 from .dot_check import check_dot

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from graphviz_app import Scenario
-from graphviz_app.core.training import Trainer
+from graphviz_app.core.run.training import Trainer
 
 from .conftest import open_ok, write_scenario
 

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 import torch
 
 from graphviz_app import Scenario
-from graphviz_app.core import snapshot
-from graphviz_app.core.export_dot import to_dot
-from graphviz_app.core.session import Session
+from graphviz_app.core.draw.export_dot import to_dot
+from graphviz_app.core.files import snapshot
+from graphviz_app.core.run.session import Session
 
 from .conftest import assert_responsive, open_ok, run_backward, write_scenario
 from .dot_check import check_dot
@@ -47,7 +47,7 @@ def test_nan_inf_keep_summaries_exports_and_plots_valid(qtbot, window, tmp_path)
     path = write_scenario(tmp_path, "nonfinite.py", NONFINITE)
 
     # Core: forward is -inf/nan, backward has an inf gradient; the run still finishes.
-    from graphviz_app.core.loader import load_scenario
+    from graphviz_app.core.files.loader import load_scenario
 
     s = Session(load_scenario(path))
     g = s.forward()
@@ -89,7 +89,7 @@ def test_nan_inf_keep_summaries_exports_and_plots_valid(qtbot, window, tmp_path)
     assert window.scene.graph is graph
     # Gradient-flow colours: the Inf gradient's leaf is drawn as non-finite, finite ones not.
     window.act_flow.trigger()
-    from graphviz_app.core import gradflow
+    from graphviz_app.core.graph import gradflow
 
     assert window.scene.fill_of(graph.leaf("z").id) == gradflow.NONFINITE_COLOR
     assert window.legend.isVisible() and window.legend.counts.get("nonfinite", 0) >= 1

@@ -7,12 +7,12 @@ import time
 
 import torch
 
-from graphviz_app.core import snapshot
-from graphviz_app.core.capture import capture
-from graphviz_app.core.debugger import BackwardDebugger
-from graphviz_app.core.export_dot import to_dot
-from graphviz_app.core.layout import layout_graph
-from graphviz_app.core.stacks import on_big_stack
+from graphviz_app.core.draw.export_dot import to_dot
+from graphviz_app.core.draw.layout import layout_graph
+from graphviz_app.core.files import snapshot
+from graphviz_app.core.graph.capture import capture
+from graphviz_app.core.run.debugger import BackwardDebugger
+from graphviz_app.core.system.stacks import on_big_stack
 
 from .conftest import assert_responsive, open_ok, write_scenario
 
@@ -41,8 +41,8 @@ def test_ten_thousand_step_recurrent_chain(qtbot, window, tmp_path):
     path = write_scenario(tmp_path, "recurrent.py", RECURRENT)
 
     def core():
-        from graphviz_app.core.loader import load_scenario
-        from graphviz_app.core.session import Session
+        from graphviz_app.core.files.loader import load_scenario
+        from graphviz_app.core.run.session import Session
 
         s = Session(load_scenario(path))
         g = s.forward()
@@ -106,7 +106,7 @@ def test_hundred_thousand_node_graph(tmp_path):
     path = write_scenario(tmp_path, "wide.py", WIDE)
 
     def run():
-        from graphviz_app.core.loader import load_scenario
+        from graphviz_app.core.files.loader import load_scenario
 
         sc = load_scenario(path)
         leaves = sc.names()

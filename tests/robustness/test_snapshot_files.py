@@ -8,10 +8,10 @@ import time
 import pytest
 import torch
 
-from graphviz_app.core import snapshot
-from graphviz_app.core.capture import capture
-from graphviz_app.core.loader import LoadError, load_path
-from graphviz_app.core.session import Session
+from graphviz_app.core.files import snapshot
+from graphviz_app.core.files.loader import LoadError, load_path
+from graphviz_app.core.graph.capture import capture
+from graphviz_app.core.run.session import Session
 
 from .conftest import assert_responsive, open_failing, open_ok
 

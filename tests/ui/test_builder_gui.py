@@ -3,7 +3,7 @@
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from graphviz_app.core.loader import load_path
+from graphviz_app.core.files.loader import load_path
 
 
 def _open(qtbot, window):

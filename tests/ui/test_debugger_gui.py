@@ -3,10 +3,9 @@
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication
-
-from graphviz_app.core.debugger import BP_TYPE
-
 from ui_helpers import MODEL, Pauses, node_named, open_file, write_scenario
+
+from graphviz_app.core.run.debugger import BP_TYPE
 
 
 def _menu_action(menu, text):

@@ -3,7 +3,6 @@ collapse from the graph (double-click, context menu, View menu) while the backwa
 debugger keeps its place."""
 
 from PySide6.QtCore import QPointF, Qt
-
 from ui_helpers import Pauses, open_file, write_scenario
 
 TRANSFORMER = """
@@ -124,7 +123,7 @@ def test_small_graphs_open_expanded(qtbot, window, examples_dir):
 def test_graphviz_dot_engine_from_the_view_menu(qtbot, window, examples_dir):
     import pytest
 
-    from graphviz_app.core.dot_layout import dot_available
+    from graphviz_app.core.draw.dot_layout import dot_available
 
     if dot_available() is None:
         assert not window.act_engine_dot.isEnabled()  # offered only when installed

@@ -1,10 +1,9 @@
 """Inspector values views, gradient-flow colouring, edge labels, NaN hunt, missing .grad."""
 
 from PySide6.QtCore import Qt
-
-from graphviz_app.core import gradflow
-
 from ui_helpers import Pauses, node_named, open_file, write_scenario
+
+from graphviz_app.core.graph import gradflow
 
 VALUES = """
 def build(device="cpu"):
@@ -139,7 +138,7 @@ def test_edge_labels_stay_short_on_non_scalar_gradients(qtbot, window, tmp_path)
 
 
 def test_inspector_lists_the_first_hundred_gradients_of_a_very_wide_node():
-    from graphviz_app.core.graph import Edge, Graph, Node
+    from graphviz_app.core.graph.model import Edge, Graph, Node
     from graphviz_app.ui.inspector import MAX_SLOTS_SHOWN, node_html
 
     summary = {"shape": [1], "dtype": "float32", "device": "cpu", "norm": 1.0, "min": 1.0, "max": 1.0,

@@ -7,11 +7,10 @@ import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
-
-from graphviz_app.core.debugger import BP_TYPE
-from graphviz_app.ui import theme
-
 from ui_helpers import Pauses, open_file, write_scenario
+
+from graphviz_app.core.run.debugger import BP_TYPE
+from graphviz_app.ui import theme
 
 NAMED_MLP = """
 class Net(nn.Module):

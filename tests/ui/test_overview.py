@@ -9,9 +9,15 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor
 
-from graphviz_app.core.graph import LEAF, OUTPUT, Edge, Graph, Node
-from graphviz_app.core.layout import layout_graph
-from graphviz_app.ui.graph_scene import OVERVIEW_ABOVE, OVERVIEW_ZOOM, GraphScene, GraphView, box_size
+from graphviz_app.core.draw.layout import layout_graph
+from graphviz_app.core.graph.model import LEAF, OUTPUT, Edge, Graph, Node
+from graphviz_app.ui.graph_scene import (
+    OVERVIEW_ABOVE,
+    OVERVIEW_ZOOM,
+    GraphScene,
+    GraphView,
+    box_size,
+)
 from graphviz_app.ui.overlays import Minimap
 from graphviz_app.ui.theme import DARK, LIGHT
 
@@ -241,7 +247,7 @@ def test_minimap_renders_through_the_overview(big, monkeypatch):
 def test_no_full_collection_while_a_big_scene_is_built(qtbot):
     import gc
 
-    from graphviz_app.core import memory
+    from graphviz_app.core.system import memory
 
     graph, layout, scene, view = empty_view(qtbot)
     full = []
@@ -269,7 +275,7 @@ def test_no_full_collection_while_a_big_scene_is_built(qtbot):
 def test_a_scene_deleted_mid_build_lets_go_of_its_hold(qtbot):
     from shiboken6 import delete
 
-    from graphviz_app.core import memory
+    from graphviz_app.core.system import memory
 
     graph, layout, scene, view = empty_view(qtbot)
     scene.set_graph(graph, layout, chunked=True)

@@ -4,7 +4,6 @@ backward (and the end of the pass) on a TransformerEncoder."""
 import time
 
 from PySide6.QtCore import QTimer
-
 from ui_helpers import Pauses, open_file, write_scenario
 
 TRANSFORMER = """

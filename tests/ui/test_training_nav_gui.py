@@ -1,7 +1,6 @@
 """Training with live plots, pause/resume/stop, time travel, devices; search, navigation, model dock."""
 
 from PySide6.QtCore import Qt
-
 from ui_helpers import MODEL, node_named, open_file, write_scenario
 
 

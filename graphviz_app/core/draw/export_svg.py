@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape as _xml_escape
 
-from .graph import LEAF, OUTPUT, Graph
-from .summary import format_summary
+from ..graph.model import LEAF, OUTPUT, Graph
+from ..graph.summary import format_summary
 
 FILL = {LEAF: "#add8e6", OUTPUT: "#caff70", "group": "#fff7c2"}
 OP_FILL = "#e4e4e4"
@@ -86,6 +86,6 @@ def to_svg(graph: Graph, layout, margin: float = 20.0) -> str:
 
 
 def write_svg(graph: Graph, layout, path) -> None:
-    from .snapshot import atomic_write_text
+    from ..system.atomic import atomic_write_text
 
     atomic_write_text(path, to_svg(graph, layout))

@@ -9,7 +9,7 @@ autograd graph) the worker may pause: it captures the partial graph from the
 outputs seen so far (:func:`capture`, with each ``grad_fn`` tagged with the innermost
 module that made it), emits ``paused`` and waits on a ``threading.Condition``
 (which releases the GIL; the GUI stays free). Controls mirror
-:class:`~graphviz_app.core.debugger.BackwardDebugger`: ``step``, ``step_op``,
+:class:`~graphviz_app.core.run.debugger.BackwardDebugger`: ``step``, ``step_op``,
 ``continue_`` (to a breakpoint: a module path or an op name), ``run_to_end``,
 ``abort``; ``wait_paused`` and ``wait`` for tests and headless use. Hooks act only on
 the worker thread and are removed in ``finally``.
@@ -29,10 +29,10 @@ from typing import Any, Iterable
 import torch
 from torch.overrides import TorchFunctionMode
 
-from .capture import capture
+from ..graph.capture import capture
+from ..graph.model import OP, OUTPUT, Graph
 from .debugger import BackwardDebugger
 from .events import Signal
-from .graph import OP, OUTPUT, Graph
 from .scenario import Scenario
 
 MODULE = "module"

@@ -278,7 +278,7 @@ def build_scenario(spec: ModelSpec, device: str = "cpu"):
     exec(compile(code, module.__file__, "exec"), module.__dict__)
     sc = module.build(device)
     sc.name = spec.name
-    from .memory import remember_code
+    from ..system.memory import remember_code
 
     remember_code(sc, module)
     return sc

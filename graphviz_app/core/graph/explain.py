@@ -18,7 +18,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .graph import LEAF, Graph, Node
+from .model import LEAF, Graph, Node
 from .summary import format_value
 
 SMALL = 16  # saved tensors / gradients up to this many elements are shown as numbers
@@ -245,7 +245,7 @@ class Reason:
     where: str | None = None
 
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
+_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # graphviz_app/core
 
 
 def _user_line() -> str | None:

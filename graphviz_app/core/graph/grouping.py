@@ -4,7 +4,7 @@ Nodes carry a dotted ``module`` path ("encoder.layers.3.linear1", None when unkn
 Collapsing a module replaces every node inside it (at any depth) with one node of kind
 ``"group"`` named by the module path; edges are aggregated (no duplicates, no
 self-loops). Qt-free: the GUI keeps a set of collapsed keys and calls
-:func:`group_graph` then :func:`~graphviz_app.core.layout.layout_graph`.
+:func:`group_graph` then :func:`~graphviz_app.core.draw.layout.layout_graph`.
 
 A key is a module path (every call of the module), or for a module the forward called
 more than once (an RNN cell unrolled over time; ``graph.meta["module_calls"]``) a run
@@ -20,7 +20,7 @@ from bisect import bisect_right
 from collections import Counter
 from typing import Iterable
 
-from .graph import LEAF, Edge, Graph, Node
+from .model import LEAF, Edge, Graph, Node
 
 GROUP = "group"
 GROUP_PREFIX = "group:"

@@ -1,6 +1,6 @@
 """Optional layout engine: Graphviz ``dot``, when it is installed.
 
-The embedded layout (:mod:`graphviz_app.core.layout`) is the default and needs no
+The embedded layout (:mod:`graphviz_app.core.draw.layout`) is the default and needs no
 system install. Users who know Graphviz's drawings may choose ``dot`` instead; it is
 much slower on autograd graphs (tens of seconds at a few thousand nodes), so it runs
 as a child process with a time limit and can be cancelled at any moment.
@@ -8,7 +8,7 @@ as a child process with a time limit and can be cancelled at any moment.
 The graph goes to ``dot -Tplain`` with one fixed-size box per node, in the same
 direction convention as the embedded engine (edges point the way gradients flow;
 "TB" puts the output on top). The plain output's inches are turned into the same
-:class:`~graphviz_app.core.layout.Layout` the scene draws (y grows downward; edges
+:class:`~graphviz_app.core.draw.layout.Layout` the scene draws (y grows downward; edges
 are dot's spline control points).
 """
 
@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .graph import Graph
+from ..graph.model import Graph
 from .layout import DrawnEdge, Layout, node_size
 
 DEFAULT_TIMEOUT = 120.0

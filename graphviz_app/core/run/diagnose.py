@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-_PKG_DIR = str(Path(__file__).resolve().parents[1]) + os.sep  # .../graphviz_app/
+_PKG_DIR = str(Path(__file__).resolve().parents[2]) + os.sep  # .../graphviz_app/
 
 
 def _torch_dir() -> str | None:
@@ -224,7 +224,7 @@ def explain_backward_error(
             f"({type(exc).__name__}: {text.strip()})"
         )
     if "Expected all tensors to be on the same device" in text or "is not on the expected device" in text:
-        from .devices import explain
+        from ..system.devices import explain
 
         try:
             nice = explain(exc, scenario)

@@ -3,7 +3,7 @@
 Design: probe in a child process first, then load in this process.
 
 1. **Probe.** :func:`probe` compiles a ``.py`` file here (a syntax error needs no
-   process), then starts ``python -m graphviz_app.core.user_code SPEC`` in its own
+   process), then starts ``python -m graphviz_app.core.files.user_code SPEC`` in its own
    process group, working directory = the file's folder, output to temporary files.
    The child arms ``faulthandler.dump_traceback_later(timeout, exit=True)`` before it
    imports anything heavy, caps its address space (``RLIMIT_AS``, CPU runs on Linux
@@ -21,7 +21,7 @@ Design: probe in a child process first, then load in this process.
 
 2. **Load.** Only after a clean probe does the app import the file itself (the
    ``*_safely`` helpers below; in-process errors still become
-   :class:`~graphviz_app.core.loader.LoadError`). The file therefore runs twice: its
+   :class:`~graphviz_app.core.files.loader.LoadError`). The file therefore runs twice: its
    import-time side effects happen twice, and code that behaves differently the
    second time (randomness, files it reads) is only as safe as the in-process
    guards. A child process is not a sandbox: the code runs with the user's rights,
@@ -50,7 +50,7 @@ from typing import Any
 DEFAULT_TIMEOUT = 60.0  # seconds for import + build + one forward, in the child
 STARTUP_GRACE = 15.0  # extra seconds before the parent kills a child whose own timer failed
 _TAIL = 20_000
-_PKG_ROOT = Path(__file__).resolve().parents[2]  # the folder holding graphviz_app/
+_PKG_ROOT = Path(__file__).resolve().parents[3]  # the folder holding graphviz_app/
 
 
 @dataclass
@@ -74,7 +74,7 @@ class ProbeResult:
 
     def raise_for_error(self) -> None:
         if not self.ok:
-            from .loader import LoadError
+            from ..errors import LoadError
 
             raise LoadError(self.message, self.details)
 
@@ -127,7 +127,7 @@ def _stuck_at(stderr: str, path: Path) -> str:
         return ""
     lines = stderr[i:].splitlines()
     frames = [ln.strip() for ln in lines if ln.strip().startswith("File ")]
-    mine = str(Path(__file__).resolve().parent)
+    mine = str(Path(__file__).resolve().parents[1])  # graphviz_app/core
     keep = [f for f in frames if "<frozen importlib" not in f and mine not in f]
     keep.reverse()
     user = [f for f in keep if str(path) in f]
@@ -159,7 +159,7 @@ def probe(
 ) -> ProbeResult:
     """Run ``path`` in a child process with a time limit and report what it holds.
 
-    ``choice`` (a :class:`~graphviz_app.core.model_files.ModelChoice` or its dict)
+    ``choice`` (a :class:`~graphviz_app.core.files.model_files.ModelChoice` or its dict)
     builds that ``nn.Module`` class; ``input_shapes`` feeds a ``.pt``/``.pt2``
     program that stores no example inputs. ``memory_limit`` in bytes (``0``: none;
     default: the machine's memory, CPU only). Never raises for the user's errors.
@@ -206,7 +206,7 @@ def probe(
                 kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
             try:
                 proc = subprocess.Popen(
-                    [python or sys.executable, "-m", "graphviz_app.core.user_code", str(spec_path)],
+                    [python or sys.executable, "-m", "graphviz_app.core.files.user_code", str(spec_path)],
                     cwd=str(path.parent),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
@@ -297,7 +297,8 @@ def _kill(proc: subprocess.Popen) -> None:
 def load_scenario_safely(path: str | os.PathLike, device: str = "cpu", *, timeout: float = DEFAULT_TIMEOUT,
                          cancel: threading.Event | None = None):
     """Probe a scenario file in a child, then ``build(device)`` it here. Raises ``LoadError``."""
-    from .loader import LoadError, load_scenario
+    from ..errors import LoadError
+    from .user_module import load_scenario
 
     res = probe(path, device, timeout=timeout, cancel=cancel)
     res.raise_for_error()
@@ -366,7 +367,8 @@ def _forward_info(scenario: Any) -> dict[str, Any]:
 
 def _probe_here(spec: dict[str, Any]) -> dict[str, Any]:
     """The child's work: load what the app will load, describe it as JSON."""
-    from .loader import LoadError, _user_traceback, import_file, scenario_from_module
+    from ..errors import LoadError, file_traceback
+    from .user_module import import_file, scenario_from_module
 
     path = Path(spec["path"])
     device = spec["device"]
@@ -403,7 +405,7 @@ def _probe_here(spec: dict[str, Any]) -> dict[str, Any]:
             )
         return {"ok": True, "kind": "models", "info": {"classes": classes}}
     if spec.get("run_forward"):
-        from .devices import check_scenario_device
+        from ..system.devices import check_scenario_device
 
         check_scenario_device(sc)  # names tensors on another device before torch's own error
         try:
@@ -415,7 +417,7 @@ def _probe_here(spec: dict[str, Any]) -> dict[str, Any]:
             if isinstance(exc, MemoryError) or "can't allocate memory" in str(exc) or "out of memory" in str(exc):
                 hint = " (it ran out of memory: use a smaller batch, model or tensor; nothing was loaded)"
             raise LoadError(
-                f"{path.name}: the forward pass raised {type(exc).__name__}: {exc}{hint}", _user_traceback(exc, path)
+                f"{path.name}: the forward pass raised {type(exc).__name__}: {exc}{hint}", file_traceback(exc, path)
             ) from None
     return {"ok": True, "kind": kind, "info": info}
 
@@ -427,7 +429,7 @@ def _child_main(spec_path: str) -> None:
     try:
         result = _probe_here(spec)
     except BaseException as exc:  # noqa: BLE001 - report everything, including SystemExit
-        from .loader import LoadError, _user_traceback
+        from ..errors import LoadError, file_traceback
 
         if isinstance(exc, LoadError):
             result = {"ok": False, "message": str(exc), "details": exc.details}
@@ -437,13 +439,13 @@ def _child_main(spec_path: str) -> None:
             result = {
                 "ok": False,
                 "message": f"{Path(spec['path']).name} ran out of memory while loading",
-                "details": _user_traceback(exc, Path(spec["path"])),
+                "details": file_traceback(exc, Path(spec["path"])),
             }
         else:
             result = {
                 "ok": False,
                 "message": f"{Path(spec['path']).name}: {type(exc).__name__}: {exc}",
-                "details": _user_traceback(exc, Path(spec["path"])),
+                "details": file_traceback(exc, Path(spec["path"])),
             }
     faulthandler.cancel_dump_traceback_later()
     tmp = spec["result"] + ".tmp"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from .graph import LEAF, Graph, Node
+from .model import LEAF, Graph, Node
 
 VANISHING = 1e-7
 EXPLODING = 1e3

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import torch
 
-from .graph import LEAF, OP, OUTPUT, Edge, Graph, LiveNodes, Node
+from .model import LEAF, OP, OUTPUT, Edge, Graph, LiveNodes, Node
 
 # Per grad_fn type: the names of its ``_saved_*`` attributes (``dir()`` is slow).
 _SAVED_ATTRS: dict[type, tuple[str, ...]] = {}
@@ -178,8 +178,8 @@ def capture(
 
     ``names`` names free leaf tensors, ``model`` names its parameters (and gives each
     parameter's leaf the module that owns it); ``modules`` maps grad_fn objects to the
-    module path that produced them (see :func:`graphviz_app.core.modules.track_modules`),
-    ``sources`` to a forward source line (see :func:`graphviz_app.core.anomaly.record_sources`;
+    module path that produced them (see :func:`graphviz_app.core.graph.modules.track_modules`),
+    ``sources`` to a forward source line (see :func:`graphviz_app.core.graph.anomaly.record_sources`;
     ``True`` reads whatever anomaly mode recorded). Outputs that do not require grad
     are skipped; a graph with none is empty. Gradient graphs built with
     ``create_graph=True`` are walked like any other: they share nodes with the

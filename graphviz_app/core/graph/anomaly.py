@@ -27,7 +27,7 @@ __all__ = ["record_sources", "SourceRecorder", "source_of"]
 _FRAME = re.compile(r'\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _SKIP = (
     os.path.dirname(torch.__file__) + os.sep,
-    os.path.dirname(os.path.abspath(__file__)) + os.sep,  # graphviz_app/core
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,  # graphviz_app/core
 )
 _SKIP_FILES = (os.sep + "contextlib.py", os.sep + "threading.py")
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from .graph import KINDS, Edge, Graph, Node
+from ..graph.model import KINDS, Edge, Graph, Node
+from ..system.atomic import atomic_write_text  # noqa: F401  (callers have always written through snapshot)
 
 FORMAT = "graphviz_app.snapshot"
 VERSION = 1
@@ -130,25 +130,6 @@ def to_dict(graph: Graph) -> dict[str, Any]:
 
 def dumps(graph: Graph, indent: int | None = None) -> str:
     return json.dumps(to_dict(graph), indent=indent, allow_nan=False, ensure_ascii=False)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename: no half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def save(graph: Graph, path: str | os.PathLike, indent: int | None = 1) -> Path:

@@ -11,9 +11,9 @@ from typing import Any
 
 import torch
 
-from .capture import capture
+from ..graph.capture import capture
+from ..graph.model import Graph
 from .debugger import BackwardDebugger, BackwardResult
-from .graph import Graph
 from .scenario import Scenario
 
 
@@ -37,8 +37,8 @@ class Session:
         """
         import contextlib
 
-        from .anomaly import record_sources
-        from .modules import track_modules
+        from ..graph.anomaly import record_sources
+        from ..graph.modules import track_modules
 
         sc = self.scenario
         self.release()

@@ -26,17 +26,16 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from .capture import capture
+from ..graph.capture import capture
+from ..graph.model import LEAF, Graph
+from ..graph.summary import summarize_batch
 from .debugger import BackwardDebugger, BackwardResult
 from .events import Signal
-from .graph import LEAF, Graph
 from .scenario import Scenario
-from .summary import summarize_batch
 
 # Trainer states.
 IDLE = "idle"
@@ -427,175 +426,3 @@ class Trainer:
         for (i, _), s in zip(leaves, summarize_batch(tensors)):
             if graph.nodes[i].grad is None:
                 graph.nodes[i].grad = s
-
-
-# ------------------------------------------------------------------ headless
-@dataclass
-class HeadlessLoad:
-    """A file loaded the way ``graphviz-app export`` loads it: a ready ``scenario``, or
-    the ``graph`` of a snapshot. ``weights`` is the report of an applied checkpoint."""
-
-    scenario: Scenario | None = None
-    graph: Graph | None = None
-    weights: str = ""
-
-
-def _pick_module_class(path: Path, classes: list[Any], model: str | None) -> Any:
-    from .loader import LoadError
-
-    names = ", ".join(c.name for c in classes)
-    if model is not None:
-        cls = next((c for c in classes if c.name == model), None)
-        if cls is None:
-            raise LoadError(f"{path.name} has no nn.Module class {model!r}; it defines {names}: choose one with --model")
-    elif len(classes) == 1:
-        cls = classes[0]
-    else:
-        raise LoadError(
-            f"{path.name} defines {len(classes)} nn.Module classes ({names}): choose one with --model CLASS"
-        )
-    required = [p.name for p in cls.params if not p.has_default and p.kind not in ("var_positional", "var_keyword")]
-    if required:
-        raise LoadError(
-            f"{cls.name} cannot be built with its defaults: its constructor needs {', '.join(required)}; "
-            "give those arguments defaults, or write a scenario file with build(device)"
-        )
-    return cls
-
-
-def load_headless(
-    path: str | Path,
-    device: str = "cpu",
-    *,
-    model: str | None = None,
-    input_shapes: Any = None,
-    weights: str | Path | None = None,
-    safe: bool = False,
-    timeout: float | None = None,
-) -> HeadlessLoad:
-    """Load any file :func:`~graphviz_app.core.loader.load_path` reads, with no questions asked.
-
-    * a scenario file: its ``build(device)``;
-    * a module file (``nn.Module`` classes): the class ``model`` (or the only one)
-      built with its constructor defaults, on random inputs of ``input_shapes``;
-    * a ``.pt``/``.pt2`` program: its stored example inputs, or random inputs of
-      ``input_shapes`` (which win when both are there);
-    * a snapshot: its graph.
-
-    ``weights``: a state_dict checkpoint copied into the scenario's model (read with
-    ``torch.load(weights_only=True)``). ``safe=True`` runs the file in a child process
-    with a time limit first (``timeout`` seconds, see ``user_code``). Raises
-    :class:`~graphviz_app.core.loader.LoadError` with a sentence that names the
-    option to pass when something is missing.
-    """
-    from .loader import LoadError, file_kind, load_path
-    from .model_files import ModelChoice, apply_checkpoint, build_module_scenario, parse_shapes
-
-    path = Path(path)
-    if not path.exists():
-        raise LoadError(f"{path} does not exist")
-    shapes = parse_shapes(input_shapes) if input_shapes is not None else None
-    if shapes is not None and not shapes:
-        raise LoadError("the input shape is empty: give one shape per input, e.g. 8x3")
-    weights = Path(weights) if weights is not None else None
-    if weights is not None:
-        if not weights.exists():
-            raise LoadError(f"the weights file {weights} does not exist")
-        wkind = file_kind(weights)
-        if wkind != "checkpoint":
-            what = {"torchscript": "a TorchScript program", "exported": "a torch.export program",
-                    "scenario": "a Python file", "snapshot": "a snapshot"}.get(wkind, "not a torch file")
-            raise LoadError(
-                f"{weights.name} is {what}, not a state_dict checkpoint: --weights takes a file saved "
-                "with torch.save(model.state_dict(), path)"
-            )
-    kind = file_kind(path)
-    if kind == "checkpoint":
-        raise LoadError(
-            f"{path.name} is a state_dict checkpoint (weights only, nothing to run): pass it as --weights "
-            f"{path.name} after the scenario, model file or program it belongs to"
-        )
-    if kind == "snapshot" and (model or shapes or weights):
-        raise LoadError(f"{path.name} is a snapshot (view only): --model, --input-shape and --weights do not apply")
-    if model is not None and kind != "scenario":
-        raise LoadError(f"--model picks a class from a Python module file; {path.name} is not one")
-
-    program = kind in ("torchscript", "exported")
-    loaded = load_path(path, device=device, safe=safe, timeout=timeout, input_shapes=shapes if program else None)
-    if loaded.kind == "snapshot":
-        return HeadlessLoad(graph=loaded.graph)
-    if loaded.kind == "scenario":
-        if model is not None or shapes is not None:
-            raise LoadError(
-                f"{path.name} is a scenario (its build(device) makes the model and inputs): "
-                "--model and --input-shape are for module files and programs"
-            )
-        sc = loaded.scenario
-    elif loaded.kind == "models":
-        cls = _pick_module_class(path, loaded.classes, model)
-        if shapes is None:
-            raise LoadError(
-                f"{path.name} defines nn.Module classes, not a scenario: give the input shape for "
-                f"{cls.name} with --input-shape (e.g. --input-shape 8x4 for a batch of 8 rows of 4 features)"
-            )
-        choice = ModelChoice(cls.name, input_shapes=shapes)
-        if safe:
-            from .user_code import DEFAULT_TIMEOUT, build_model_safely
-
-            sc = build_model_safely(path, choice, device, timeout=timeout or DEFAULT_TIMEOUT)
-        else:
-            sc = build_module_scenario(path, choice, device)
-    elif loaded.kind == "program":
-        if loaded.scenario is None:
-            raise LoadError(
-                f"{path.name} stores no example inputs: give its input shape with --input-shape "
-                "(e.g. --input-shape 8x3, or 8x3,8x5 for two inputs)"
-            )
-        sc = loaded.scenario
-    else:  # pragma: no cover - load_path returns only the kinds above
-        raise LoadError(f"{path.name}: cannot run a {loaded.kind} file")
-    note = ""
-    if weights is not None:
-        note = f"{weights.name}: {apply_checkpoint(sc, weights).message()}"
-    return HeadlessLoad(scenario=sc, weights=note)
-
-
-def train_and_snapshot(path: str | Path, steps: int, device: str = "cpu", *, safe: bool = False,
-                       timeout: float | None = None, model: str | None = None, input_shapes: Any = None,
-                       weights: str | Path | None = None) -> Graph:
-    """Load a file as ``export`` does (:func:`load_headless`: a scenario, a module file
-    with ``model``/``input_shapes``, a ``.pt``/``.pt2`` program, optional ``weights``),
-    train ``steps`` steps, observe the last step's backward, and return its graph
-    (detached) with ``meta.loss_history`` of ``steps`` entries.
-
-    ``safe=True`` probes the file in a child process first (see ``user_code``).
-    Raises :class:`~graphviz_app.core.loader.LoadError` (``DeviceError`` included)
-    for files that cannot be loaded and ``RuntimeError`` when training fails.
-    """
-    from .devices import check_device, check_scenario_device
-    from .loader import LoadError
-
-    steps = int(steps)
-    if steps < 1:
-        raise ValueError("steps must be at least 1")
-    device = check_device(device)
-    loaded = load_headless(path, device, model=model, input_shapes=input_shapes, weights=weights,
-                           safe=safe, timeout=timeout)
-    if loaded.scenario is None:
-        raise LoadError(f"{Path(path).name} is a snapshot (view only): there is no model to train")
-    sc = loaded.scenario
-    check_scenario_device(sc, device)
-    trainer = Trainer(sc, steps, keep=1, snapshot_every=0, emit_interval=3600.0, saved=True)
-    result = trainer.run_sync(steps, observe_last=True)
-    if result.status == FAILED:
-        raise RuntimeError(f"training {sc.name!r} failed: {result.error}\n{result.traceback or ''}")
-    snaps = trainer.snapshots
-    if not snaps:
-        raise RuntimeError(f"scenario {sc.name!r}: the last step produced no autograd graph to capture")
-    graph = snaps[-1]
-    graph.meta["loss_history"] = list(trainer.loss_history)
-    graph.meta["step"] = sc.step_count
-    graph.meta["steps"] = steps
-    if loaded.weights:
-        graph.meta["weights"] = loaded.weights
-    return graph

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .graph import LEAF
+from ..graph.model import LEAF
 
 __all__ = ["DrawnEdge", "Layout", "node_size", "layout_graph", "count_crossings"]
 

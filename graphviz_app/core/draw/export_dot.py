@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .graph import LEAF, OUTPUT, Graph, Node
-from .summary import format_summary
+from ..graph.model import LEAF, OUTPUT, Graph, Node
+from ..graph.summary import format_summary
 
 GROUP = "group"
 FILL = {LEAF: "lightblue", OUTPUT: "darkolivegreen1", GROUP: "lightyellow"}
@@ -73,6 +73,6 @@ def _nodes(graph: Graph, with_grads: bool) -> Iterable[str]:
 
 
 def write_dot(graph: Graph, path, direction: str = "TB") -> None:
-    from .snapshot import atomic_write_text
+    from ..system.atomic import atomic_write_text
 
     atomic_write_text(path, to_dot(graph, direction=direction))

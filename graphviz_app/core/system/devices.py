@@ -13,13 +13,13 @@ from typing import Any, Iterable
 
 import torch
 
-from .loader import LoadError
+from ..errors import LoadError
 
 
 class DeviceError(LoadError):
     """A device that cannot be used, or tensors on the wrong one; ``str()`` says why.
 
-    A :class:`~graphviz_app.core.loader.LoadError`, so callers that report load
+    A :class:`~graphviz_app.core.files.loader.LoadError`, so callers that report load
     failures report these too."""
 
 

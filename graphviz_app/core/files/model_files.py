@@ -19,7 +19,7 @@
   would run code from the file.
 
 The ``.py`` functions here run the user's code in this process; callers that must
-survive a file that hangs or kills the process use :mod:`graphviz_app.core.user_code`
+survive a file that hangs or kills the process use :mod:`graphviz_app.core.files.user_code`
 first (it runs the same functions in a child process).
 """
 
@@ -30,7 +30,6 @@ import inspect
 import io
 import re
 import warnings
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -38,8 +37,10 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from .loader import LoadError, _user_traceback, import_file
-from .scenario import Scenario
+from ..errors import LoadError, file_traceback
+from ..run.scenario import Scenario
+from .kinds import CHECKPOINT, EXPORTED, TORCHSCRIPT, sniff
+from .user_module import import_file
 
 # ------------------------------------------------------------------ losses
 #: Loss names offered to the user, with a one-line description.
@@ -369,7 +370,7 @@ def build_module_scenario(path: str | Path, choice: ModelChoice | dict, device: 
             raise
         raise LoadError(
             f"{choice.class_name}({_kwargs_text(choice.kwargs)}) raised {type(exc).__name__}: {exc}",
-            _user_traceback(exc, path),
+            file_traceback(exc, path),
         ) from None
     inputs = random_inputs(choice.input_shapes, device, choice.input_dtype)
     try:
@@ -379,7 +380,7 @@ def build_module_scenario(path: str | Path, choice: ModelChoice | dict, device: 
             description=f"{choice.class_name} from {path.name}, random inputs {_shapes_text(choice.input_shapes)}, "
             f"loss {choice.loss}",
         )
-        from .memory import remember_code
+        from ..system.memory import remember_code
 
         remember_code(scenario, module)
         return scenario
@@ -390,7 +391,7 @@ def build_module_scenario(path: str | Path, choice: ModelChoice | dict, device: 
             raise
         raise LoadError(
             f"{choice.class_name} failed on inputs {_shapes_text(choice.input_shapes)}: {type(exc).__name__}: {exc}",
-            _user_traceback(exc, path),
+            file_traceback(exc, path),
         ) from None
 
 
@@ -403,32 +404,7 @@ def _shapes_text(shapes: Sequence[Shape]) -> str:
 
 
 # ------------------------------------------------------------ programs
-TORCHSCRIPT = "torchscript"
-EXPORTED = "exported"
-CHECKPOINT = "checkpoint"
 EXAMPLE_INPUTS_FILE = "example_inputs.pt"
-
-
-def sniff(path: str | Path) -> str:
-    """What a torch file holds: ``torchscript``, ``exported``, ``checkpoint`` or ``unknown``.
-
-    Looks only at the zip directory, never unpickles.
-    """
-    path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-    except (zipfile.BadZipFile, OSError):
-        # Legacy (non-zip) torch.save files are plain pickles: treat as checkpoints.
-        return CHECKPOINT if path.suffix.lower() in (".pt", ".pth", ".ckpt", ".bin") and path.exists() else "unknown"
-    tails = {n.split("/", 1)[1] if "/" in n else n for n in names}
-    if "archive_format" in tails or any(t.startswith("models/") for t in tails):
-        return EXPORTED
-    if "constants.pkl" in tails or any(t.startswith("code/") for t in tails):
-        return TORCHSCRIPT
-    if "data.pkl" in tails:
-        return CHECKPOINT
-    return "unknown"
 
 
 @dataclass
