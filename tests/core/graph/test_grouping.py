@@ -91,7 +91,7 @@ def test_initial_collapse_on_a_transformer():
     import os
     import sys
 
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "bench"))
     from _graphs import _ModuleTagger
 
     with _ModuleTagger(enc) as tagger:

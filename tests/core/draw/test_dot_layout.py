@@ -18,7 +18,7 @@ from graphviz_app.core.draw.dot_layout import (
 from graphviz_app.core.files.loader import load_scenario
 from graphviz_app.core.run.session import Session
 
-EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples")
 
 
 def chain_graph():

@@ -541,7 +541,7 @@ def test_interpreter_exit_while_paused_does_not_hang(tmp_path):
     )
     import pathlib
 
-    root = pathlib.Path(__file__).resolve().parents[2]
+    root = pathlib.Path(__file__).resolve().parents[3]
     proc = subprocess.run(
         [sys.executable, str(script)], cwd=root, capture_output=True, text=True, timeout=60,
         env={**__import__("os").environ, "PYTHONPATH": str(root)},

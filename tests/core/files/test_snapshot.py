@@ -16,7 +16,7 @@ from graphviz_app.core.graph.modules import track_modules
 from graphviz_app.core.run.debugger import BackwardDebugger
 from graphviz_app.core.run.session import Session
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 T = 30
 
