@@ -6,6 +6,7 @@ import pytest
 
 from graphviz_app.core.system.atomic import atomic_write_bytes, atomic_write_text
 
+
 @pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
 def test_written_file_follows_the_umask(tmp_path, mask):
     old = os.umask(mask)
@@ -17,6 +18,7 @@ def test_written_file_follows_the_umask(tmp_path, mask):
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~mask
+
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "x.json"
