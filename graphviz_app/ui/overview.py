@@ -20,7 +20,7 @@ changes it without telling the items' Python side.
 
 Geometry comes from the layout (box centres and sizes, edge polylines), read when a
 path is rebuilt; items only carry their index into it. Items are duck-typed (see
-``NodeItem`` / ``EdgeItem`` in :mod:`.graph_scene`): a box has ``overview_fill()``,
+``NodeItem`` / ``EdgeItem`` in :mod:`.scene_items`): a box has ``overview_fill()``,
 ``overview_mark()``, ``current`` and ``breakpoint``; an edge has ``overview_pen()``.
 """
 
@@ -102,7 +102,7 @@ class _Tile:
 
 
 class Overview:
-    """Bulk drawing of a :class:`~.graph_scene.GraphScene`'s boxes and edges."""
+    """Bulk drawing of a :class:`~.scene_build.GraphScene`'s boxes and edges."""
 
     def __init__(self, scene) -> None:
         # A weak reference: the scene holds its overview, and a cycle would leave every
