@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple
 
 import torch
 
@@ -165,6 +165,96 @@ def _walk(outs: list[torch.Tensor], ids: dict[Any, str], nodes: list[Node], edge
             edges.append(Edge(src, dst, slot))
 
 
+def _repeated_filter(repeated: Mapping[str, Any]) -> Any:
+    """``wants_seq(module)``: whether a node of ``module`` keeps its sequence number
+    (it lies in a module the forward called several times); memoised per path."""
+    in_repeated: dict[str | None, bool] = {None: False}
+
+    def wants_seq(module: str | None) -> bool:
+        try:
+            return in_repeated[module]
+        except KeyError:
+            parts = module.split(".")  # type: ignore[union-attr]
+            hit = any(".".join(parts[: i + 1]) in repeated for i in range(len(parts)))
+            in_repeated[module] = hit
+            return hit
+
+    return wants_seq
+
+
+def _source_getter(sources: Mapping[Any, str] | bool | None) -> Any:
+    """``grad_fn -> forward source line`` (``True``: what anomaly mode recorded), or None."""
+    if sources is True:
+        from .anomaly import source_of
+
+        return source_of
+    if sources:
+        return sources.get  # type: ignore[union-attr]
+    return None
+
+
+def _name_unnamed_leaves(nodes: list[Node]) -> None:
+    """Unnamed leaves get a readable fallback so the picture never shows "None"."""
+    for n in nodes:
+        if n.kind == LEAF and n.variable is not None and not n.variable.get("name"):
+            shape = "×".join(str(s) for s in n.variable["shape"]) or "scalar"
+            n.variable["name"] = f"tensor[{shape}]"
+            n.variable["unnamed"] = True
+
+
+class _NodeContext(NamedTuple):
+    """What :func:`capture` knows about the nodes it adds (names, modules, sources)."""
+
+    by_id: Mapping[int, str]
+    param_ids: set[int]
+    mod_get: Any
+    src_get: Any
+    wants_seq: Any
+    saved: bool
+
+
+def _node_adder(nodes: list[Node], fns: list[Any], ids: dict[Any, str], ctx: _NodeContext) -> Any:
+    """``add(fn, kind) -> node id``: appends the :class:`Node` for ``fn`` (and ``fn``)."""
+    by_id, param_ids, mod_get, src_get, wants_seq, saved = ctx
+
+    def add(fn: Any, kind: str) -> str:
+        nid = f"n{len(nodes)}"
+        ids[fn] = nid
+        name = fn.name()
+        if name.startswith("torch::autograd::"):
+            name = name[len("torch::autograd::"):]
+        variable = None
+        module = mod_get(fn)
+        if name == "AccumulateGrad":
+            var = getattr(fn, "variable", None)
+            if var is not None:
+                kind = LEAF
+                variable = tensor_meta(var)
+                vname = by_id.get(id(var))
+                variable["name"] = vname
+                if module is None and vname and id(var) in param_ids and "." in vname:
+                    module = vname.rsplit(".", 1)[0]
+        node_saved: dict[str, Any] = {}
+        if saved and kind != LEAF:
+            node_saved = saved_tensors_of(fn)
+        nodes.append(
+            Node(
+                id=nid,
+                name=name,
+                kind=kind,
+                module=module,
+                saved=node_saved,
+                variable=variable,
+                source=src_get(fn) if src_get is not None else None,
+                seq=fn._sequence_nr() if wants_seq is not None and kind != LEAF and wants_seq(module) else None,
+            )
+        )
+        fns.append(fn)
+        return nid
+
+    return add
+
+
 def capture(
     outputs: torch.Tensor | Iterable[torch.Tensor],
     *,
@@ -197,75 +287,21 @@ def capture(
     repeated = modules.repeated_calls() if hasattr(modules, "repeated_calls") else {}
     modules = modules or {}
     mod_get = modules.get
-    in_repeated: dict[str | None, bool] = {None: False}
-
-    def wants_seq(module: str | None) -> bool:
-        try:
-            return in_repeated[module]
-        except KeyError:
-            parts = module.split(".")  # type: ignore[union-attr]
-            hit = any(".".join(parts[: i + 1]) in repeated for i in range(len(parts)))
-            in_repeated[module] = hit
-            return hit
-    if sources is True:
-        from .anomaly import source_of
-
-        src_get = source_of
-    elif sources:
-        src_get = sources.get  # type: ignore[union-attr]
-    else:
-        src_get = None
+    wants_seq = _repeated_filter(repeated)
+    src_get = _source_getter(sources)
 
     nodes: list[Node] = []
     fns: list[Any] = []
     edges: list[Edge] = []
     ids: dict[Any, str] = {}
 
-    def add(fn: Any, kind: str) -> str:
-        nid = f"n{len(nodes)}"
-        ids[fn] = nid
-        name = fn.name()
-        if name.startswith("torch::autograd::"):
-            name = name[len("torch::autograd::"):]
-        variable = None
-        module = mod_get(fn)
-        if name == "AccumulateGrad":
-            var = getattr(fn, "variable", None)
-            if var is not None:
-                kind = LEAF
-                variable = tensor_meta(var)
-                vname = by_id.get(id(var))
-                variable["name"] = vname
-                if module is None and vname and id(var) in param_ids and "." in vname:
-                    module = vname.rsplit(".", 1)[0]
-        node_saved: dict[str, Any] = {}
-        if saved and kind != LEAF:
-            node_saved = saved_tensors_of(fn)
-        nodes.append(
-            Node(
-                id=nid,
-                name=name,
-                kind=kind,
-                module=module,
-                saved=node_saved,
-                variable=variable,
-                source=src_get(fn) if src_get is not None else None,
-                seq=fn._sequence_nr() if repeated and kind != LEAF and wants_seq(module) else None,
-            )
-        )
-        fns.append(fn)
-        return nid
+    add = _node_adder(nodes, fns, ids, _NodeContext(by_id, param_ids, mod_get, src_get,
+                                                    wants_seq if repeated else None, saved))
 
     with gc_paused():
         _walk(outs, ids, nodes, edges, add)
 
-    # Unnamed leaves get a readable fallback so the picture never shows "None".
-    for n in nodes:
-        if n.kind == LEAF and n.variable is not None and not n.variable.get("name"):
-            shape = "×".join(str(s) for s in n.variable["shape"]) or "scalar"
-            n.variable["name"] = f"tensor[{shape}]"
-            n.variable["unnamed"] = True
-
+    _name_unnamed_leaves(nodes)
     g = Graph(nodes=nodes, edges=edges, meta={"torch_version": torch.__version__})
     if repeated:
         g.meta["module_calls"] = repeated

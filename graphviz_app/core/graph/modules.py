@@ -31,6 +31,25 @@ __all__ = ["ModuleTracker", "track_modules", "current_sequence_nr"]
 _LEAF_SEQ = 2**64 - 1
 
 
+def _compiling() -> bool:
+    """True while Dynamo traces (``torch.compile``): the hooks then do nothing.
+
+    Dynamo traces global module hooks along with the module; a hook it cannot trace
+    (``threading.get_ident``) made it fall back to eager, so tracking changed the graph
+    the user's code builds. Under tracing this returns a constant True, the hooks
+    vanish from the compiled code, and the compiled region's ``CompiledFunctionBackward``
+    is tagged by the hook of the module that wraps it (``torch.compile(block)``).
+    """
+    return _is_compiling()
+
+
+try:  # torch >= 2.3
+    from torch.compiler import is_compiling as _is_compiling
+except ImportError:  # pragma: no cover - older torch
+    def _is_compiling() -> bool:
+        return False
+
+
 def current_sequence_nr() -> int:
     """The autograd sequence number the next node created on this thread will get."""
     with torch.enable_grad():
@@ -151,7 +170,7 @@ class ModuleTracker:
         return (f"{parent_path}.{name}" if parent_path else name), parent_map
 
     def _pre(self, module: nn.Module, args: Any) -> None:
-        if threading.get_ident() != self._thread:
+        if _compiling() or threading.get_ident() != self._thread:
             return
         path, pmap = self._path_of(module)
         seq = current_sequence_nr()
@@ -160,7 +179,7 @@ class ModuleTracker:
             self.calls.setdefault(path, []).append(seq)
 
     def _post(self, module: nn.Module, args: Any, output: Any) -> None:
-        if threading.get_ident() != self._thread or not self._stack:
+        if _compiling() or threading.get_ident() != self._thread or not self._stack:
             return
         path, seq, _ = self._stack.pop()
         floor = max(seq, self._start_seq)
