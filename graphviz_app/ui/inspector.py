@@ -141,6 +141,10 @@ def node_html(graph: Graph, node: Node, finished: bool = False, explanation: str
     else:
         meta.append("has not run yet")
     rows.append(" · ".join(meta))
+    ck = (graph.meta.get("recomputed") or {}).get(node.id)
+    if ck is not None and ck in graph:
+        rows.append(f"<p>recomputed during backward by checkpoint <code>{html.escape(graph.node(ck).label)}</code> "
+                    "(use_reentrant=True: the forward kept no graph here)</p>")
     if node.source:
         rows.append(f"<p>forward source: <code>{html.escape(node.source)}</code></p>")
     if node.kind == LEAF and node.variable:

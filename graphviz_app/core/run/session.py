@@ -72,9 +72,22 @@ class Session:
             from .diagnose import check_backward_ready
 
             check_backward_ready(out, self.graph, self.scenario)
-        self.debugger = BackwardDebugger(self.graph, out, run=lambda: self.scenario.run_backward(out))
+        self.debugger = BackwardDebugger(self.graph, out, run=lambda: self._run_backward(out))
         self.debugger.scenario = self.scenario
         return self.debugger
+
+    def _run_backward(self, out: Any) -> None:
+        """The scenario's backward (on the debugger's worker), with what reentrant
+        checkpoints recompute added to the graph under their checkpoint node."""
+        from ..graph.recompute import RecomputeRecorder
+
+        sc = self.scenario
+        graph = self.graph
+        assert graph is not None
+        rec = RecomputeRecorder(graph, model=sc.model, names=sc.names())
+        with rec:
+            sc.run_backward(out)
+        rec.attach()
 
     def backward(self, timeout: float | None = None) -> BackwardResult:
         """Run backward to the end (hooks record everything) and wait for it."""
