@@ -20,6 +20,7 @@ from bisect import bisect_right
 from collections import Counter
 from typing import Iterable
 
+from .folding import fold_members, repeated_blocks, split_fold
 from .model import LEAF, Edge, Graph, Node
 
 GROUP = "group"
@@ -38,6 +39,7 @@ __all__ = [
     "call_key",
     "key_path",
     "known_keys",
+    "fold_repeated",
 ]
 
 CALL_SEP = "#"
@@ -84,7 +86,11 @@ def known_keys(graph: Graph, keys: Iterable[str]) -> set[str]:
     out = set()
     for k in keys:
         path, first, last = split_key(k)
-        if first is None:
+        members = fold_members(k)
+        if members and k not in paths:
+            if members[0] in paths and members[-1] in paths:
+                out.add(k)
+        elif first is None:
             if k in paths:
                 out.add(k)
         elif path in calls and last is not None and last < len(calls[path]):
@@ -125,6 +131,33 @@ def child_modules(graph: Graph, path: str) -> set[str]:
     return {p for p in module_paths(graph) if p.startswith(path + ".") and p.count(".") == depth}
 
 
+def _fold_of(path: str, folds: dict[str, list[tuple[int, int, str]]]) -> str | None:
+    """The fold key among ``folds`` that holds block ``path`` (``layers.3``), or None."""
+    parent, _, last = path.rpartition(".")
+    if not last.isdigit():
+        return None
+    i = int(last)
+    return next((k for a, b, k in folds.get(parent, ()) if a <= i <= b), None)
+
+
+def _split_keys(collapsed: Iterable[str]) -> tuple[set[str], dict, dict]:
+    """Module paths; runs of calls ``{path: [(first, last, key)]}``; folds of blocks
+    ``{parent: [(first, last, key)]}``."""
+    runs: dict[str, list[tuple[int, int, str]]] = {}
+    plain: set[str] = set()
+    folds: dict[str, list[tuple[int, int, str]]] = {}
+    for k in collapsed:
+        path, first, last = split_key(k)
+        fold = split_fold(k)
+        if fold is not None:
+            folds.setdefault(fold[0], []).append((fold[1], fold[2], k))
+        elif first is None:
+            plain.add(k)
+        else:
+            runs.setdefault(path, []).append((first, last, k))  # type: ignore[arg-type]
+    return plain, runs, folds
+
+
 def group_graph(graph: Graph, collapsed: Iterable[str]) -> tuple[Graph, dict[str, str]]:
     """The graph with every module in ``collapsed`` drawn as one box.
 
@@ -136,14 +169,7 @@ def group_graph(graph: Graph, collapsed: Iterable[str]) -> tuple[Graph, dict[str
     collapsed = set(collapsed)
     if not collapsed:
         return graph, {n.id: n.id for n in graph.nodes}
-    runs: dict[str, list[tuple[int, int, str]]] = {}  # path -> (first, last, key) of collapsed calls
-    plain: set[str] = set()
-    for k in collapsed:
-        path, first, last = split_key(k)
-        if first is None:
-            plain.add(k)
-        else:
-            runs.setdefault(path, []).append((first, last, k))  # type: ignore[arg-type]
+    plain, runs, folds = _split_keys(collapsed)
     starts_of = graph.meta.get("module_calls") or {}
     owner: dict[str | None, str | None] = {None: None}
 
@@ -151,7 +177,9 @@ def group_graph(graph: Graph, collapsed: Iterable[str]) -> tuple[Graph, dict[str
         try:
             return owner[path]
         except KeyError:
-            o = next((p for p in _prefixes(path) if p in plain), None)
+            o = next((p for p in _prefixes(path) if p in plain or (folds and _fold_of(p, folds))), None)
+            if o is not None and o not in plain:
+                o = _fold_of(o, folds)
             owner[path] = o
             return o
 
@@ -213,6 +241,8 @@ def initial_collapse(graph: Graph, max_boxes: int = 300, min_boxes: int = 8) -> 
     boxes is no overview (an unrolled RNN whose every step runs the same cell would
     become one box): a module the forward called several times is then shown as runs
     of its calls (``"cell#0-16"``, ...), and a graph without one is shown expanded.
+    A view still busy then has its stacks of identical blocks folded into one box
+    each (``"layers.0-23"``, see :mod:`.folding`).
     """
     if len(graph.nodes) <= max_boxes:
         return set()
@@ -221,12 +251,40 @@ def initial_collapse(graph: Graph, max_boxes: int = 300, min_boxes: int = 8) -> 
         return set()
     runs = _calls_collapse(graph, raw, max_boxes)
     if runs:
-        return runs
+        return _fold_if_busy(graph, runs, max_boxes)
     paths = Counter(module_of(n) for n in graph.nodes)
     singles = sum(c for p, c in paths.items() if p is None or not any(p == g or p.startswith(g + ".") for g in raw))
     if len(raw) + singles < min(min_boxes, max_boxes // 2):
         return set()
-    return raw
+    return _fold_if_busy(graph, raw, max_boxes)
+
+
+def _fold_if_busy(graph: Graph, keys: set[str], max_boxes: int) -> set[str]:
+    """``keys``, with stacks of identical blocks folded when the view would still show
+    more than half of ``max_boxes`` boxes (a 24-layer stack; a 12-layer one of a few
+    boxes per layer stays open, block by block)."""
+    if len(group_graph(graph, keys)[0].nodes) <= max_boxes // 2:
+        return keys
+    return fold_repeated(graph, keys)
+
+
+def fold_repeated(graph: Graph, keys: Iterable[str]) -> set[str]:
+    """``keys`` with every stack of identical sibling blocks that they show open (or
+    collapsed block by block) folded into one box (``"layers.0-23"``).
+
+    A stack inside a module that ``keys`` collapse stays inside that box."""
+    keys = set(keys)
+    paths = [module_of(n) for n in graph.nodes]
+    out = set(keys)
+    for fold in repeated_blocks(graph, paths):
+        members = fold_members(fold)
+        parent = split_fold(fold)[0]  # type: ignore[index]
+        hidden = parent and any(key_path(k) in _prefixes(parent) for k in keys if not fold_members(k))
+        if hidden:
+            continue
+        out = {k for k in out if not any(key_path(k) == m or key_path(k).startswith(m + ".") for m in members)}
+        out.add(fold)
+    return out
 
 
 def _calls_collapse(graph: Graph, chosen: set[str], max_boxes: int) -> set[str]:
@@ -300,9 +358,12 @@ def collapse(collapsed: Iterable[str], path: str) -> set[str]:
     """``collapsed`` with ``path`` (a module path or a run of calls) collapsed; what it
     contains (collapsed sub-modules, shorter runs) is forgotten."""
     base, first, last = split_key(path)
+    members = fold_members(path)
 
     def inside(k: str) -> bool:
         kp, kf, kl = split_key(k)
+        if members:  # a fold: its blocks and what is in them
+            return any(kp == m or kp.startswith(m + ".") for m in members)
         if first is None:  # the whole module: its runs of calls, its sub-modules (and theirs)
             return (kp == base and kf is not None) or kp.startswith(base + ".")
         # A run of calls: the shorter runs and single calls within it.
@@ -318,6 +379,9 @@ def expand(graph: Graph, collapsed: Iterable[str], path: str) -> set[str]:
     times opens into runs of its calls instead, a run of calls into shorter runs (at
     most :data:`EXPAND_PARTS`), and a single call into its nodes."""
     rest = set(collapsed) - {path}
+    members = fold_members(path)
+    if members and path not in module_paths(graph):  # a fold opens into its blocks, each one box
+        return rest | set(members)
     base, first, last = split_key(path)
     calls = (graph.meta.get("module_calls") or {}).get(base) or []
     if first is None:

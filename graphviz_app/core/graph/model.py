@@ -44,6 +44,11 @@ class Node:
         which of its calls), else the grad_fn name."""
         if self.kind == LEAF and self.variable and self.variable.get("name"):
             return str(self.variable["name"])
+        if self.kind == "group" and "-" in self.name and "#" not in self.name:
+            parent, dot, tail = self.name.rpartition(".")  # a fold of repeated blocks (core.graph.folding)
+            a, _, b = tail.partition("-")
+            if a.isdigit() and b.isdigit() and int(b) > int(a):
+                return f"{parent}{dot}{a}–{b} × {int(b) - int(a) + 1}"
         if self.kind == "group" and "#" in self.name:
             path, _, calls = self.name.rpartition("#")
             a, _, b = calls.partition("-")
