@@ -24,7 +24,7 @@ EPILOG = """commands:
   graphviz-app [FILE]            open the app, optionally with a scenario (.py) or snapshot (.json)
   graphviz-app export FILE -o OUT [--format png|svg|pdf|dot|json] [--steps N] [--device D]
                          [--collapse DEPTH|auto] [--scale S] [--model CLASS] [--input-shape 8x4[,...]]
-                         [--weights CKPT] [--timeout SECONDS]
+                         [--weights CKPT] [--timeout SECONDS] [--trust]
                                  run FILE headless (no display needed) and write the graph
 
 examples:
@@ -143,6 +143,9 @@ def _export_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=_timeout_arg, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help="time limit for loading the file, which first runs in a child process "
                    f"(default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--trust", action="store_true",
+                   help="open a .pt2 program even though its pickles would run code when read (only for "
+                   "files you trust: the code runs with your permissions)")
     p.add_argument("--debug", action="store_true", help="print full tracebacks")
     return p
 
@@ -150,18 +153,19 @@ def _export_parser() -> argparse.ArgumentParser:
 _STUCK = "Where it was when the time ran out"  # how user_code reports where a timed-out file was
 
 
-def _fail(message: str, details: str = "", debug: bool = False) -> int:
+def _fail(message: str, details: str = "", debug: bool = False, code: int = 1) -> int:
     print(f"graphviz-app: error: {message}", file=sys.stderr)
     if details and debug:
         print(details, file=sys.stderr)
     elif details:
         # The user's own traceback is what they need to fix their file.
         print(details.rstrip(), file=sys.stderr)
-    return 1
+    return code
 
 
 def build_graph(path: Path, steps: int = 0, device: str = "cpu", *, model: str | None = None,
-                input_shapes=None, weights=None, safe: bool = False, timeout: float | None = None):
+                input_shapes=None, weights=None, safe: bool = False, timeout: float | None = None,
+                trust: bool = False):
     """Load ``path`` and return a Graph with every node's gradients (or the snapshot).
 
     ``steps`` ≥ 1 trains that many steps (the scenario's own update) and returns the
@@ -170,7 +174,8 @@ def build_graph(path: Path, steps: int = 0, device: str = "cpu", *, model: str |
     ``--weights`` options (see ``core.training.load_headless``); ``safe=True`` runs the
     file in a child process with a ``timeout`` first.
     """
-    options = dict(model=model, input_shapes=input_shapes, weights=weights, safe=safe, timeout=timeout)
+    options = dict(model=model, input_shapes=input_shapes, weights=weights, safe=safe, timeout=timeout,
+                   trust=trust)
     if steps >= 1:
         if Path(path).suffix.lower() == ".json":
             raise ValueError(f"{path} is a snapshot; --steps needs a scenario, module file or program to train")
@@ -278,6 +283,7 @@ def export_main(argv: list[str]) -> int:
         return _fail(f"{src} does not exist")
     if any(fmt in QT_FORMATS for _, fmt in outputs):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no display needed
+    from .core.errors import InputShapeError, UntrustedCodeError
     from .core.files.loader import LoadError
     from .core.system.stacks import on_big_stack
 
@@ -287,7 +293,11 @@ def export_main(argv: list[str]) -> int:
     try:
         graph = on_big_stack(_build_detached, src, steps=args.steps, device=args.device, model=args.model,
                             input_shapes=args.input_shapes, weights=args.weights, safe=True,
-                            timeout=args.timeout)
+                            timeout=args.timeout, trust=args.trust)
+    except InputShapeError as exc:
+        return _fail(str(exc), "", args.debug, code=2)
+    except UntrustedCodeError as exc:
+        return _fail(str(exc), exc.details if args.debug else "", args.debug, code=2)
     except LoadError as exc:
         message, details = str(exc), exc.details
         if details.startswith(_STUCK) and not args.debug:
@@ -312,18 +322,46 @@ def export_main(argv: list[str]) -> int:
     if graph.meta.get("weights"):
         print(f"weights {graph.meta['weights']}")
     extra = f", {len(graph.meta['collapsed'])} modules collapsed" if graph.meta.get("collapsed") else ""
-    for out, fmt in outputs:
-        try:
-            write_export(graph, out, fmt, direction=args.direction, scale=args.scale)
-        except OSError as exc:
-            return _fail(f"could not write {out}: {exc.strerror or exc}")
-        except Exception as exc:
-            import traceback
-
-            return _fail(f"could not export {out}: {type(exc).__name__}: {exc}",
-                         traceback.format_exc() if args.debug else "", args.debug)
+    failed = write_all(graph, outputs, args)
+    if failed:
+        return failed
+    for out, _ in outputs:
         print(f"wrote {out} ({len(graph.nodes)} nodes, {len(graph.edges)} edges{extra})")
     return 0
+
+
+def _partial_name(out: Path) -> Path:
+    """Where ``out`` is written before the rename: beside it, same suffix (Qt picks formats by it)."""
+    return out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
+
+
+def write_all(graph, outputs: list[tuple[Path, str]], args) -> int:
+    """Write every output under a temporary name, then rename them all; on any failure
+    remove the temporaries, so no output of a failed export is left behind. 0 or the exit code."""
+    written: list[tuple[Path, Path]] = []
+    try:
+        for out, fmt in outputs:
+            tmp = _partial_name(out)
+            written.append((tmp, out))
+            try:
+                write_export(graph, tmp, fmt, direction=args.direction, scale=args.scale)
+            except OSError as exc:
+                return _fail(f"could not write {out}: {exc.strerror or exc}")
+            except Exception as exc:
+                import traceback
+
+                return _fail(f"could not export {out}: {type(exc).__name__}: {exc}",
+                             traceback.format_exc() if args.debug else "", args.debug)
+        for tmp, out in written:
+            os.replace(tmp, out)
+        written = []
+        return 0
+    finally:
+        for tmp, _ in written:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
 
 
 def main(argv: list[str] | None = None) -> int:

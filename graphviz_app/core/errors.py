@@ -26,3 +26,18 @@ def file_traceback(exc: BaseException, path: Path) -> str:
     return "Traceback (most recent call last):\n" + "".join(lines) + "".join(
         traceback.format_exception_only(type(exc), exc)
     )
+
+
+class UntrustedCodeError(LoadError):
+    """A file would run code from itself when opened (a pickle that imports or calls
+    something); it was refused before anything was unpickled. ``member`` names the
+    part of the file that holds the code; the user may open it again trusting it."""
+
+    def __init__(self, message: str, details: str = "", member: str = "") -> None:
+        super().__init__(message, details)
+        self.member = member
+
+
+class InputShapeError(LoadError):
+    """An input shape the machine cannot hold (more elements than an index can count, or
+    more bytes than the memory that is free); refused before torch allocates anything."""

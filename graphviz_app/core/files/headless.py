@@ -49,6 +49,69 @@ def _pick_module_class(path: Path, classes: list[Any], model: str | None) -> Any
     return cls
 
 
+def _check_weights(weights: Path | None) -> None:
+    if weights is None:
+        return
+    if not weights.exists():
+        raise LoadError(f"the weights file {weights} does not exist")
+    from .loader import file_kind
+
+    wkind = file_kind(weights)
+    if wkind != "checkpoint":
+        what = {"torchscript": "a TorchScript program", "exported": "a torch.export program",
+                "scenario": "a Python file", "snapshot": "a snapshot"}.get(wkind, "not a torch file")
+        raise LoadError(
+            f"{weights.name} is {what}, not a state_dict checkpoint: --weights takes a file saved "
+            "with torch.save(model.state_dict(), path)"
+        )
+
+
+def _check_options(path: Path, kind: str, model: str | None, shapes: Any, weights: Path | None) -> None:
+    if kind == "checkpoint":
+        raise LoadError(
+            f"{path.name} is a state_dict checkpoint (weights only, nothing to run): pass it as --weights "
+            f"{path.name} after the scenario, model file or program it belongs to"
+        )
+    if kind == "snapshot" and (model or shapes or weights):
+        raise LoadError(f"{path.name} is a snapshot (view only): --model, --input-shape and --weights do not apply")
+    if model is not None and kind != "scenario":
+        raise LoadError(f"--model picks a class from a Python module file; {path.name} is not one")
+
+
+def _scenario_of(path: Path, loaded: Any, device: str, model: str | None, shapes: Any,
+                 safe: bool, timeout: float | None) -> Scenario:
+    from .model_files import ModelChoice, build_module_scenario
+
+    if loaded.kind == "scenario":
+        if model is not None or shapes is not None:
+            raise LoadError(
+                f"{path.name} is a scenario (its build(device) makes the model and inputs): "
+                "--model and --input-shape are for module files and programs"
+            )
+        return loaded.scenario
+    if loaded.kind == "models":
+        cls = _pick_module_class(path, loaded.classes, model)
+        if shapes is None:
+            raise LoadError(
+                f"{path.name} defines nn.Module classes, not a scenario: give the input shape for "
+                f"{cls.name} with --input-shape (e.g. --input-shape 8x4 for a batch of 8 rows of 4 features)"
+            )
+        choice = ModelChoice(cls.name, input_shapes=shapes)
+        if safe:
+            from .user_code import DEFAULT_TIMEOUT, build_model_safely
+
+            return build_model_safely(path, choice, device, timeout=timeout or DEFAULT_TIMEOUT)
+        return build_module_scenario(path, choice, device)
+    if loaded.kind == "program":
+        if loaded.scenario is None:
+            raise LoadError(
+                f"{path.name} stores no example inputs: give its input shape with --input-shape "
+                "(e.g. --input-shape 8x3, or 8x3,8x5 for two inputs)"
+            )
+        return loaded.scenario
+    raise LoadError(f"{path.name}: cannot run a {loaded.kind} file")  # pragma: no cover
+
+
 def load_headless(
     path: str | Path,
     device: str = "cpu",
@@ -58,6 +121,7 @@ def load_headless(
     weights: str | Path | None = None,
     safe: bool = False,
     timeout: float | None = None,
+    trust: bool = False,
 ) -> HeadlessLoad:
     """Load any file :func:`~graphviz_app.core.files.loader.load_path` reads, with no questions asked.
 
@@ -70,17 +134,14 @@ def load_headless(
 
     ``weights``: a state_dict checkpoint copied into the scenario's model (read with
     ``torch.load(weights_only=True)``). ``safe=True`` runs the file in a child process
-    with a time limit first (``timeout`` seconds, see ``user_code``). Raises
+    with a time limit first (``timeout`` seconds, see ``user_code``). ``trust=True``
+    opens a program whose pickles would run code (else ``UntrustedCodeError``). Raises
     :class:`~graphviz_app.core.files.loader.LoadError` with a sentence that names the
     option to pass when something is missing.
     """
     from .loader import file_kind, load_path
-    from .model_files import (
-        ModelChoice,
-        apply_checkpoint,
-        build_module_scenario,
-        parse_shapes,
-    )
+    from .model_common import check_shapes
+    from .model_files import apply_checkpoint, parse_shapes
 
     path = Path(path)
     if not path.exists():
@@ -88,63 +149,18 @@ def load_headless(
     shapes = parse_shapes(input_shapes) if input_shapes is not None else None
     if shapes is not None and not shapes:
         raise LoadError("the input shape is empty: give one shape per input, e.g. 8x3")
+    if shapes is not None:
+        check_shapes(shapes)
     weights = Path(weights) if weights is not None else None
-    if weights is not None:
-        if not weights.exists():
-            raise LoadError(f"the weights file {weights} does not exist")
-        wkind = file_kind(weights)
-        if wkind != "checkpoint":
-            what = {"torchscript": "a TorchScript program", "exported": "a torch.export program",
-                    "scenario": "a Python file", "snapshot": "a snapshot"}.get(wkind, "not a torch file")
-            raise LoadError(
-                f"{weights.name} is {what}, not a state_dict checkpoint: --weights takes a file saved "
-                "with torch.save(model.state_dict(), path)"
-            )
+    _check_weights(weights)
     kind = file_kind(path)
-    if kind == "checkpoint":
-        raise LoadError(
-            f"{path.name} is a state_dict checkpoint (weights only, nothing to run): pass it as --weights "
-            f"{path.name} after the scenario, model file or program it belongs to"
-        )
-    if kind == "snapshot" and (model or shapes or weights):
-        raise LoadError(f"{path.name} is a snapshot (view only): --model, --input-shape and --weights do not apply")
-    if model is not None and kind != "scenario":
-        raise LoadError(f"--model picks a class from a Python module file; {path.name} is not one")
-
+    _check_options(path, kind, model, shapes, weights)
     program = kind in ("torchscript", "exported")
-    loaded = load_path(path, device=device, safe=safe, timeout=timeout, input_shapes=shapes if program else None)
+    loaded = load_path(path, device=device, safe=safe, timeout=timeout, input_shapes=shapes if program else None,
+                       trust=trust)
     if loaded.kind == "snapshot":
         return HeadlessLoad(graph=loaded.graph)
-    if loaded.kind == "scenario":
-        if model is not None or shapes is not None:
-            raise LoadError(
-                f"{path.name} is a scenario (its build(device) makes the model and inputs): "
-                "--model and --input-shape are for module files and programs"
-            )
-        sc = loaded.scenario
-    elif loaded.kind == "models":
-        cls = _pick_module_class(path, loaded.classes, model)
-        if shapes is None:
-            raise LoadError(
-                f"{path.name} defines nn.Module classes, not a scenario: give the input shape for "
-                f"{cls.name} with --input-shape (e.g. --input-shape 8x4 for a batch of 8 rows of 4 features)"
-            )
-        choice = ModelChoice(cls.name, input_shapes=shapes)
-        if safe:
-            from .user_code import DEFAULT_TIMEOUT, build_model_safely
-
-            sc = build_model_safely(path, choice, device, timeout=timeout or DEFAULT_TIMEOUT)
-        else:
-            sc = build_module_scenario(path, choice, device)
-    elif loaded.kind == "program":
-        if loaded.scenario is None:
-            raise LoadError(
-                f"{path.name} stores no example inputs: give its input shape with --input-shape "
-                "(e.g. --input-shape 8x3, or 8x3,8x5 for two inputs)"
-            )
-        sc = loaded.scenario
-    else:  # pragma: no cover - load_path returns only the kinds above
-        raise LoadError(f"{path.name}: cannot run a {loaded.kind} file")
+    sc = _scenario_of(path, loaded, device, model, shapes, safe, timeout)
     note = ""
     if weights is not None:
         note = f"{weights.name}: {apply_checkpoint(sc, weights).message()}"
@@ -153,7 +169,7 @@ def load_headless(
 
 def train_and_snapshot(path: str | Path, steps: int, device: str = "cpu", *, safe: bool = False,
                        timeout: float | None = None, model: str | None = None, input_shapes: Any = None,
-                       weights: str | Path | None = None) -> Graph:
+                       weights: str | Path | None = None, trust: bool = False) -> Graph:
     """Load a file as ``export`` does (:func:`load_headless`: a scenario, a module file
     with ``model``/``input_shapes``, a ``.pt``/``.pt2`` program, optional ``weights``),
     train ``steps`` steps, observe the last step's backward, and return its graph
@@ -170,7 +186,7 @@ def train_and_snapshot(path: str | Path, steps: int, device: str = "cpu", *, saf
         raise ValueError("steps must be at least 1")
     device = check_device(device)
     loaded = load_headless(path, device, model=model, input_shapes=input_shapes, weights=weights,
-                           safe=safe, timeout=timeout)
+                           safe=safe, timeout=timeout, trust=trust)
     if loaded.scenario is None:
         raise LoadError(f"{Path(path).name} is a snapshot (view only): there is no model to train")
     sc = loaded.scenario

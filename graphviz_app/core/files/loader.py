@@ -71,12 +71,17 @@ def load_path(
     timeout: float | None = None,
     input_shapes: Any = None,
     cancel: Any = None,
+    trust: bool = False,
 ) -> Loaded:
     """Load any supported file; raises :class:`LoadError` with a plain message.
 
     With ``safe=True`` Python files and programs are first run in a child process
     with a time limit (see :mod:`graphviz_app.core.files.user_code`), so a file that hangs,
     exits or crashes is reported instead of taking this process with it.
+
+    A ``.pt2`` (or a TorchScript's example inputs) whose pickles would run code raises
+    :class:`~graphviz_app.core.errors.UntrustedCodeError` before anything is unpickled,
+    here or in the child, unless ``trust=True`` (the user said they trust the file).
     """
     from . import snapshot
 
@@ -90,12 +95,16 @@ def load_path(
         )
 
         check_device(device)
+    if kind == "exported" and not trust:
+        from .pickle_guard import check_exported
+
+        check_exported(path)  # before the child process unpickles anything
     probe_result = None
     if safe and kind in ("scenario", "torchscript", "exported"):
         from .user_code import DEFAULT_TIMEOUT, probe
 
         probe_result = probe(path, device, timeout=timeout or DEFAULT_TIMEOUT, input_shapes=input_shapes,
-                             cancel=cancel)
+                             cancel=cancel, trust=trust)
         probe_result.raise_for_error()
     if kind == "scenario":
         module = import_file(path)
@@ -115,10 +124,10 @@ def load_path(
     if kind in ("torchscript", "exported"):
         from .model_files import inspect_program, load_program
 
-        info = inspect_program(path)
+        info = inspect_program(path, trust=trust)
         sc = None
         if input_shapes is not None or not info.needs_input_shape:
-            sc = load_program(path, input_shapes=input_shapes, device=device)
+            sc = load_program(path, input_shapes=input_shapes, device=device, trust=trust)
         return Loaded("program", path, scenario=sc, program=info, probe=probe_result)
     if kind == "checkpoint":
         return Loaded("checkpoint", path)

@@ -71,11 +71,16 @@ class ProbeResult:
     exit_code: int | None = None
     duration_s: float = 0.0
     output: str = ""  # the tail of what the child printed
+    untrusted: bool = False  # the file holds code and was refused before unpickling
 
     def raise_for_error(self) -> None:
         if not self.ok:
             from ..errors import LoadError
 
+            if self.untrusted:
+                from ..errors import UntrustedCodeError
+
+                raise UntrustedCodeError(self.message, self.details)
             raise LoadError(self.message, self.details)
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,13 +161,16 @@ def probe(
     memory_limit: int | None = None,
     cancel: threading.Event | None = None,
     python: str | None = None,
+    trust: bool = False,
 ) -> ProbeResult:
     """Run ``path`` in a child process with a time limit and report what it holds.
 
     ``choice`` (a :class:`~graphviz_app.core.files.model_files.ModelChoice` or its dict)
     builds that ``nn.Module`` class; ``input_shapes`` feeds a ``.pt``/``.pt2``
     program that stores no example inputs. ``memory_limit`` in bytes (``0``: none;
-    default: the machine's memory, CPU only). Never raises for the user's errors.
+    default: the machine's memory, CPU only). ``trust``: the user trusts a program
+    whose pickles would run code (else the child refuses it before unpickling).
+    Never raises for the user's errors.
     """
     t0 = time.monotonic()
     path = Path(path).resolve()
@@ -180,7 +188,6 @@ def probe(
 
     with tempfile.TemporaryDirectory(prefix="graphviz_app_probe_") as tmp:
         tmpd = Path(tmp)
-        result_path = tmpd / "result.json"
         spec = {
             "path": str(path),
             "device": str(device),
@@ -189,94 +196,98 @@ def probe(
             "input_shapes": [list(s) for s in input_shapes] if isinstance(input_shapes, (list, tuple)) else input_shapes,
             "run_forward": run_forward,
             "memory_limit": int(memory_limit or 0),
-            "result": str(result_path),
+            "result": str(tmpd / "result.json"),
+            "trust": bool(trust),
         }
         spec_path = tmpd / "spec.json"
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         out_path, err_path = tmpd / "stdout.txt", tmpd / "stderr.txt"
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(_PKG_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-        env["PYTHONFAULTHANDLER"] = "1"  # a native crash prints the Python stack
-        env.pop("PYTHONSTARTUP", None)
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            kwargs: dict[str, Any] = {}
-            if os.name == "posix":
-                kwargs["start_new_session"] = True
-            else:  # pragma: no cover - Windows
-                kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
             try:
-                proc = subprocess.Popen(
-                    [python or sys.executable, "-m", "graphviz_app.core.files.user_code", str(spec_path)],
-                    cwd=str(path.parent),
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    env=env,
-                    **kwargs,
-                )
+                proc = _start_child(python, spec_path, path, out, err)
             except OSError as exc:
                 return ProbeResult(False, message=f"could not start a Python process to check {path.name}: {exc}")
-            deadline = t0 + timeout + STARTUP_GRACE
-            cancelled = killed = False
+            cancelled, killed = _wait_child(proc, t0 + timeout + STARTUP_GRACE, cancel)
+        return _child_result(proc.returncode, path, tmpd, timeout, time.monotonic() - t0, cancelled, killed)
+
+
+def _start_child(python: str | None, spec_path: Path, path: Path, out: Any, err: Any) -> subprocess.Popen:
+    """The child process, in its own session, in the file's folder (relative paths work)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(_PKG_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env["PYTHONFAULTHANDLER"] = "1"  # a native crash prints the Python stack
+    env.pop("PYTHONSTARTUP", None)
+    kwargs: dict[str, Any] = {}
+    if os.name == "posix":
+        kwargs["start_new_session"] = True
+    else:  # pragma: no cover - Windows
+        kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+    return subprocess.Popen(
+        [python or sys.executable, "-m", "graphviz_app.core.files.user_code", str(spec_path)],
+        cwd=str(path.parent), stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, **kwargs,
+    )
+
+
+def _wait_child(proc: subprocess.Popen, deadline: float, cancel: threading.Event | None) -> tuple[bool, bool]:
+    """Wait until the child ends, the deadline passes or ``cancel`` is set: ``(cancelled, killed)``."""
+    cancelled = killed = False
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                killed = True
+                break
             try:
-                while True:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        killed = True
-                        break
-                    try:
-                        proc.wait(timeout=min(0.1, remaining) if cancel is not None else remaining)
-                        break
-                    except subprocess.TimeoutExpired:
-                        if cancel is not None and cancel.is_set():
-                            cancelled = True
-                            break
-            finally:
-                if proc.poll() is None:
-                    _kill(proc)
-        code = proc.returncode
-        stdout, stderr = _tail(out_path), _tail(err_path)
-        output = (stdout + ("\n" if stdout and stderr else "") + stderr)[-_TAIL:]
-        duration = time.monotonic() - t0
-        if result_path.exists() and not cancelled:
-            try:
-                data = json.loads(result_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                data = None
-            if isinstance(data, dict):
-                known = {f for f in ProbeResult.__dataclass_fields__}
-                res = ProbeResult(**{k: v for k, v in data.items() if k in known})
-                res.exit_code, res.duration_s, res.output = code, duration, output
-                return res
-        if cancelled:
-            return ProbeResult(False, message=f"loading {path.name} was cancelled", exit_code=code,
-                               duration_s=duration, output=output)
-        if killed or "Timeout (" in stderr:
-            return ProbeResult(
-                False,
-                message=f"{path.name} did not finish within {timeout:g} s (an endless loop, or waiting for "
-                "something?); it was stopped and nothing was loaded",
-                details=_stuck_at(stderr, path),
-                timed_out=True,
-                exit_code=code,
-                duration_s=duration,
-                output=output,
-            )
-        if code is not None and code < 0:
-            name = _signal_name(code)
-            why = " (usually the system running out of memory)" if name == "SIGKILL" else (
-                " (a crash in native code)" if name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE") else "")
-            return ProbeResult(False, message=f"the process loading {path.name} was killed by {name}{why}",
-                               details=stderr[-4000:], exit_code=code, duration_s=duration, output=output)
+                proc.wait(timeout=min(0.1, remaining) if cancel is not None else remaining)
+                break
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.is_set():
+                    cancelled = True
+                    break
+    finally:
+        if proc.poll() is None:
+            _kill(proc)
+    return cancelled, killed
+
+
+def _child_result(code: int | None, path: Path, tmpd: Path, timeout: float, duration: float,
+                  cancelled: bool, killed: bool) -> ProbeResult:
+    """What the child reported, or why it reported nothing (timeout, signal, exit)."""
+    stdout, stderr = _tail(tmpd / "stdout.txt"), _tail(tmpd / "stderr.txt")
+    output = (stdout + ("\n" if stdout and stderr else "") + stderr)[-_TAIL:]
+    result_path = tmpd / "result.json"
+    if result_path.exists() and not cancelled:
+        try:
+            data = json.loads(result_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None
+        if isinstance(data, dict):
+            known = {f for f in ProbeResult.__dataclass_fields__}
+            res = ProbeResult(**{k: v for k, v in data.items() if k in known})
+            res.exit_code, res.duration_s, res.output = code, duration, output
+            return res
+    common = dict(exit_code=code, duration_s=duration, output=output)
+    if cancelled:
+        return ProbeResult(False, message=f"loading {path.name} was cancelled", **common)
+    if killed or "Timeout (" in stderr:
         return ProbeResult(
             False,
-            message=f"{path.name} ended the process with exit code {code} before it finished loading "
-            "(os._exit(), or a crash in native code)",
-            details=stderr[-4000:],
-            exit_code=code,
-            duration_s=duration,
-            output=output,
+            message=f"{path.name} did not finish within {timeout:g} s (an endless loop, or waiting for "
+            "something?); it was stopped and nothing was loaded",
+            details=_stuck_at(stderr, path), timed_out=True, **common,
         )
+    if code is not None and code < 0:
+        name = _signal_name(code)
+        why = " (usually the system running out of memory)" if name == "SIGKILL" else (
+            " (a crash in native code)" if name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE") else "")
+        return ProbeResult(False, message=f"the process loading {path.name} was killed by {name}{why}",
+                           details=stderr[-4000:], **common)
+    return ProbeResult(
+        False,
+        message=f"{path.name} ended the process with exit code {code} before it finished loading "
+        "(os._exit(), or a crash in native code)",
+        details=stderr[-4000:], **common,
+    )
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -375,9 +386,10 @@ def _probe_here(spec: dict[str, Any]) -> dict[str, Any]:
     if path.suffix.lower() != ".py":
         from .model_files import inspect_program, load_program
 
-        info = inspect_program(path).to_dict()
+        trust = bool(spec.get("trust"))
+        info = inspect_program(path, trust=trust).to_dict()
         if spec.get("run_forward") and (spec.get("input_shapes") or not info["needs_input_shape"]):
-            sc = load_program(path, input_shapes=spec.get("input_shapes"), device=device)
+            sc = load_program(path, input_shapes=spec.get("input_shapes"), device=device, trust=trust)
             info["forward"] = _forward_info(sc)
         return {"ok": True, "kind": "program", "info": info}
 
@@ -432,7 +444,10 @@ def _child_main(spec_path: str) -> None:
         from ..errors import LoadError, file_traceback
 
         if isinstance(exc, LoadError):
-            result = {"ok": False, "message": str(exc), "details": exc.details}
+            from ..errors import UntrustedCodeError
+
+            result = {"ok": False, "message": str(exc), "details": exc.details,
+                      "untrusted": isinstance(exc, UntrustedCodeError)}
         elif isinstance(exc, SystemExit):
             result = {"ok": False, "message": f"{Path(spec['path']).name} called sys.exit({exc.code!r})"}
         elif isinstance(exc, MemoryError):
