@@ -232,15 +232,16 @@ def group_graph(graph: Graph, collapsed: Iterable[str]) -> tuple[Graph, dict[str
     return Graph(nodes=nodes, edges=edges, meta=meta), box_of
 
 
-def initial_collapse(graph: Graph, max_boxes: int = 300, min_boxes: int = 8) -> set[str]:
+def initial_collapse(graph: Graph, max_boxes: int = 300) -> set[str]:
     """Collapsed module paths for a first view of at most about ``max_boxes`` boxes.
 
     Everything expanded when the graph is small enough; otherwise the deepest module
     depth at which collapsing every module shows at most ``max_boxes`` boxes (depth 1
-    when even that is too many). A collapse that would leave fewer than ``min_boxes``
-    boxes is no overview (an unrolled RNN whose every step runs the same cell would
-    become one box): a module the forward called several times is then shown as runs
-    of its calls (``"cell#0-16"``, ...), and a graph without one is shown expanded.
+    when even that is too many). One box for every call of a module the forward
+    called several times is no overview (an unrolled RNN whose every step runs the
+    same cell would become one box): such a module is shown as runs of its calls
+    (``"cell#0-16"``, ...). A graph that only collapses into a few boxes (one
+    ``nn.GRU`` making 400 nodes) still opens collapsed: never over ``max_boxes``.
     A view still busy then has its stacks of identical blocks folded into one box
     each (``"layers.0-23"``, see :mod:`.folding`).
     """
@@ -252,10 +253,6 @@ def initial_collapse(graph: Graph, max_boxes: int = 300, min_boxes: int = 8) -> 
     runs = _calls_collapse(graph, raw, max_boxes)
     if runs:
         return _fold_if_busy(graph, runs, max_boxes)
-    paths = Counter(module_of(n) for n in graph.nodes)
-    singles = sum(c for p, c in paths.items() if p is None or not any(p == g or p.startswith(g + ".") for g in raw))
-    if len(raw) + singles < min(min_boxes, max_boxes // 2):
-        return set()
     return _fold_if_busy(graph, raw, max_boxes)
 
 
