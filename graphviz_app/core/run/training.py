@@ -6,8 +6,12 @@ and keeps
 * ``loss_history`` and ``grad_norm_history`` (per trainable tensor), reported through
   the ``progress`` signal in batches at most every ``emit_interval`` seconds, so a
   fast loop is not slowed down by whoever listens (the GUI's live plots);
-* the last ``keep`` steps' graphs (detached :class:`Graph` objects: no torch, no
-  autograd memory; leaf gradients summarised) for time travel;
+* the kept steps' graphs for time travel (detached :class:`Graph` objects: no torch,
+  no autograd memory), each with the full per-node record of its step: a kept step's
+  backward runs under an observing :class:`BackwardDebugger`, so execution order,
+  gradients received and sent and leaf ``.grad`` summaries are all there. A
+  :class:`~graphviz_app.core.run.step_store.StepStore` keeps the newest within a memory
+  budget and spills older ones to disk instead of dropping them;
 * "debug the next step": :meth:`Trainer.debug_next_step` runs the next step's
   backward under a :class:`BackwardDebugger`, handed out through ``debug_ready``;
   the loop waits until that backward ends, then (by default) pauses.
@@ -24,7 +28,6 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +39,7 @@ from ..graph.summary import summarize_batch
 from .debugger import BackwardDebugger, BackwardResult
 from .events import Signal
 from .scenario import Scenario
+from .step_store import DEFAULT_MEMORY_BUDGET, StepStore
 
 # Trainer states.
 IDLE = "idle"
@@ -85,7 +89,9 @@ class Trainer:
     """Train a scenario on a worker thread; see the module docstring.
 
     ``steps``: how many steps :meth:`start` runs (default ``scenario.steps``).
-    ``keep``: how many recent step graphs to keep (0: none). ``snapshot_every``:
+    ``keep``: at most how many recent step graphs stay in memory (``None``: as many as
+    ``memory_budget`` bytes hold; 0: keep none at all); older kept steps go to disk
+    (``spill_dir``, a private temporary folder by default). ``snapshot_every``:
     keep a graph every that many steps (0: only debugged steps). ``emit_interval``:
     the least time between two ``progress`` emissions. ``saved``: also describe
     saved tensors in kept graphs (slower).
@@ -101,10 +107,12 @@ class Trainer:
         scenario: Scenario,
         steps: int | None = None,
         *,
-        keep: int = 10,
+        keep: int | None = None,
         snapshot_every: int = 1,
         emit_interval: float = 0.05,
         saved: bool = False,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        spill_dir: str | None = None,
     ) -> None:
         self.scenario = scenario
         self.steps = scenario.steps if steps is None else int(steps)
@@ -119,8 +127,8 @@ class Trainer:
         self.loss_history: list[float] = []
         self.grad_norm_history: dict[str, list[float]] = {}
         self.step_times: list[float] = []
-        self._keep = max(0, int(keep))
-        self._snapshots: deque[Graph] = deque(maxlen=self._keep)
+        self._keep = None if keep is None else max(0, int(keep))
+        self.store = StepStore(memory_budget, max_in_memory=self._keep, spill_dir=spill_dir)
         self.debugger: BackwardDebugger | None = None
         self.last_debug_result: BackwardResult | None = None
         self.result: TrainResult | None = None
@@ -146,13 +154,28 @@ class Trainer:
         return self._thread is not None and self._thread.is_alive()
 
     @property
-    def keep(self) -> int:
+    def keep(self) -> int | None:
         return self._keep
 
     @keep.setter
-    def keep(self, k: int) -> None:
-        self._keep = max(0, int(k))
-        self._snapshots = deque(list(self._snapshots)[-self._keep:] if self._keep else [], maxlen=self._keep)
+    def keep(self, k: int | None) -> None:
+        self._keep = None if k is None else max(0, int(k))
+        self.store.set_budget(self.store.memory_budget, self._keep)
+
+    @property
+    def memory_budget(self) -> int:
+        return self.store.memory_budget
+
+    @memory_budget.setter
+    def memory_budget(self, nbytes: int) -> None:
+        self.store.set_budget(int(nbytes), self._keep)
+
+    def close(self) -> None:
+        """Stop, and forget every kept step (the spilled ones' files included)."""
+        self.stop()
+        if self._thread is not None:
+            self._thread.join(10)
+        self.store.close()
 
     def start(self, steps: int | None = None) -> None:
         """Run ``steps`` more steps (default: ``self.steps``) on a daemon worker."""
@@ -237,21 +260,26 @@ class Trainer:
             return len(self.step_times) >= n
 
     # ------------------------------------------------------------- history
+    def _with_history(self, g: Graph) -> Graph:
+        g.meta["loss_history"] = self.loss_history[: int(g.meta.get("train_index", 0))]
+        return g
+
     @property
     def snapshots(self) -> list[Graph]:
-        """The kept step graphs, oldest first, each with ``meta.loss_history`` up to its step."""
-        out = []
-        for g in list(self._snapshots):
-            g.meta["loss_history"] = self.loss_history[: int(g.meta.get("train_index", 0))]
-            out.append(g)
-        return out
+        """The kept step graphs still in memory, oldest first, each with ``meta.loss_history``
+        up to its step (:meth:`snapshot_at` also reads the ones spilled to disk)."""
+        return [self._with_history(g) for g in self.store.in_memory()]
+
+    @property
+    def kept_steps(self) -> list[int]:
+        """Every step number that :meth:`snapshot_at` can give, oldest first."""
+        return self.store.steps()
 
     def snapshot_at(self, step: int) -> Graph | None:
-        """The kept graph of step ``step`` (1-based, as in ``StepRecord.step``), if kept."""
-        for g in self.snapshots:
-            if g.meta.get("step") == step:
-                return g
-        return None
+        """The kept graph of step ``step`` (1-based, as in ``StepRecord.step``), if kept,
+        read back from disk when it was spilled."""
+        g = self.store.get(int(step))
+        return self._with_history(g) if g is not None else None
 
     # -------------------------------------------------------------- worker
     def _set_state(self, state: str) -> None:
@@ -329,7 +357,7 @@ class Trainer:
         sc = self.scenario
         t0 = time.perf_counter()
         step_no = sc.step_count + 1
-        keep_graph = self._keep > 0 and (
+        keep_graph = self._keep != 0 and (
             debug_mode is not None or (self.snapshot_every > 0 and step_no % self.snapshot_every == 0)
         )
         sc.prepare_step()
@@ -363,6 +391,8 @@ class Trainer:
                 return False
             if result.status == "failed":
                 raise RuntimeError(f"backward failed: {result.error}\n{result.traceback or ''}")
+        elif keep_graph and graph is not None and graph.live:
+            self._observe(graph, out)
         else:
             sc.run_backward(out)
         names, grads = self._grads()
@@ -374,7 +404,7 @@ class Trainer:
             self._fill_leaf_grads(graph)
             graph.meta["grad_norms"] = dict(zip(names, norms))
             graph.detach()
-            self._snapshots.append(graph)
+            self.store.add(step_no, graph)
         elif graph is not None:
             graph.detach()
         sc.apply_update()
@@ -390,6 +420,16 @@ class Trainer:
         self._pending.append(rec)
         self._flush()
         return True
+
+    def _observe(self, graph: Graph, out: Any) -> None:
+        """A kept step's backward, run to the end under an observer so its graph holds
+        what every node received and sent (the same record a debugged step has)."""
+        sc = self.scenario
+        dbg = BackwardDebugger(graph, run=lambda: sc.run_backward(out))
+        dbg.start("run")
+        result = dbg.wait()
+        if result is not None and result.status == "failed":
+            raise RuntimeError(f"backward failed: {result.error}\n{result.traceback or ''}")
 
     def _grads(self) -> tuple[list[str], list[torch.Tensor | None]]:
         names, grads = [], []
