@@ -15,7 +15,6 @@ Hooks only act on their own run's thread: a second backward through shared nodes
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import traceback
@@ -28,7 +27,23 @@ from ..graph.capture import gc_paused as _gc_paused
 from ..graph.model import LEAF, Graph
 from ..graph.summary import summarize_batch
 from ..system.memory import hold_collections, release_collections
+from .backward_results import (  # noqa: F401  (public here too)
+    first_nonfinite,
+    is_finite_number,
+    leaf_grad_values,
+    next_to_run,
+)
+from .breakpoints import (  # noqa: F401  (public here too)
+    BP_MODULE,
+    BP_NODE,
+    BP_NONFINITE,
+    BP_NORM_ABOVE,
+    BP_TYPE,
+    Breakpoint,
+    breakpoint_matches,
+)
 from .events import Signal
+from .leaf_slots import NOT_YET, leaf_bound_slots, with_leaf_grads, without_slots  # noqa: F401
 from .workers import POOL, call_on_backward_worker, shutdown_idle_workers  # noqa: F401  (public here too)
 
 _get_ident = threading.get_ident
@@ -36,36 +51,6 @@ _get_ident = threading.get_ident
 
 class BackwardAborted(RuntimeError):
     """Raised inside a hook to stop a paused backward."""
-
-
-# Breakpoint kinds.
-BP_NODE = "node"
-BP_TYPE = "type"
-BP_MODULE = "module"
-BP_NONFINITE = "nonfinite"
-BP_NORM_ABOVE = "norm_above"
-
-
-@dataclass
-class Breakpoint:
-    """Where a ``continue`` stops. ``value``: node id, grad_fn name, module path or T."""
-
-    kind: str
-    value: Any = None
-    enabled: bool = True
-
-    @property
-    def needs_values(self) -> bool:
-        return self.kind in (BP_NONFINITE, BP_NORM_ABOVE)
-
-    def describe(self) -> str:
-        return {
-            BP_NODE: f"node {self.value}",
-            BP_TYPE: f"type {self.value}",
-            BP_MODULE: f"module {self.value}",
-            BP_NONFINITE: "gradient has NaN/Inf",
-            BP_NORM_ABOVE: f"gradient norm > {self.value}",
-        }.get(self.kind, self.kind)
 
 
 @dataclass
@@ -84,9 +69,6 @@ class BackwardResult:
     def ok(self) -> bool:
         return self.status == "finished"
 
-
-def _grad_tensors(ts: Sequence[Any]) -> list[torch.Tensor]:
-    return [t for t in ts if isinstance(t, torch.Tensor)]
 
 
 class BackwardDebugger:
@@ -336,22 +318,9 @@ class BackwardDebugger:
         return False
 
     @staticmethod
+    @staticmethod
     def _matches(bp: Breakpoint, node, gin, gout) -> bool:
-        if bp.kind == BP_NODE:
-            return node.id == bp.value
-        if bp.kind == BP_TYPE:
-            return node.name == bp.value
-        if bp.kind == BP_MODULE:
-            m = node.module or ""
-            return m == bp.value or m.startswith(f"{bp.value}.")
-        ts = _grad_tensors(gin) + _grad_tensors(gout)
-        if bp.kind == BP_NONFINITE:
-            return any(not bool(torch.isfinite(t.detach().sum())) for t in ts if t.numel())
-        if bp.kind == BP_NORM_ABOVE:
-            limit = float(bp.value)
-            return any(float(t.detach().float().norm()) > limit for t in ts if t.numel())
-        return False
-
+        return breakpoint_matches(bp, node, gin, gout)
     # -------------------------------------------------------------- summaries
     def summarize(self, node_ids: Sequence[str] | None = None) -> None:
         """Fill ``grad_inputs``/``grad_outputs`` (and leaves' ``grad``) in one batch.
@@ -512,115 +481,3 @@ class BackwardDebugger:
         self.grad_tensors = None
         self._run = None
         self.returned = None
-
-
-def leaf_bound_slots(graph: Graph) -> dict[str, dict[int, str]]:
-    """{node id: {slot: leaf id}} for gradients a hook should not hold on to.
-
-    A gradient that flows into a leaf with a single incoming edge is moved into the
-    leaf's ``.grad`` by ``AccumulateGrad`` when nothing else references it, and copied
-    when something does: holding it from the sending node's hook made a plain MLP's
-    backward 1.7x slower. The leaf's own hook receives the very same tensor, so the
-    sender's entry can be filled in from there afterwards. Not for a leaf with tensor
-    hooks: it receives what they return. Needs the live graph.
-    """
-    leaves = set()
-    for n, fn in zip(graph.nodes, graph.fns):
-        if n.kind == LEAF and not getattr(getattr(fn, "variable", None), "_backward_hooks", None):
-            leaves.add(n.id)
-    incoming: dict[str, int] = {}
-    for e in graph.edges:
-        if e.dst in leaves:
-            incoming[e.dst] = incoming.get(e.dst, 0) + 1
-    lean: dict[str, dict[int, str]] = {}
-    for e in graph.edges:
-        if incoming.get(e.dst) == 1:
-            lean.setdefault(e.src, {})[e.slot] = e.dst
-    return lean
-
-
-NOT_YET = object()  # with_leaf_grads: the leaf has not run (since the sender did)
-
-
-def without_slots(grad_inputs: Sequence[Any], slots: Sequence[int]) -> list[Any]:
-    """``grad_inputs`` with the given slots left empty (for a hook: see leaf_bound_slots)."""
-    held = list(grad_inputs)
-    for i in slots:
-        held[i] = None
-    return held
-
-
-def with_leaf_grads(gi: Sequence[Any], drop: dict[int, str], received: Callable[[str], Any]) -> tuple[tuple, bool]:
-    """``gi`` with each slot of ``drop`` ({slot: leaf id}) filled from what that leaf's
-    hook received (``received(leaf)``: its grad_outputs, or ``NOT_YET``); and whether
-    every one of them could be filled."""
-    filled = list(gi)
-    ready = True
-    for slot, leaf in drop.items():
-        got = received(leaf)
-        if got is NOT_YET:
-            ready = False
-        elif slot < len(filled):
-            filled[slot] = got[0] if got else None
-    return tuple(filled), ready
-
-
-def next_to_run(graph: Graph, order: Sequence[str]) -> str | None:
-    """The node a plain ``backward()`` over a live ``graph`` runs after ``order``.
-
-    Which node raised, when only post-hooks were installed: the engine runs, among the
-    nodes whose every incoming gradient has arrived, the one with the highest autograd
-    sequence number (``AccumulateGrad`` has the highest of all); of equals, the one
-    that became ready first. Needs the live graph and one thread (the debugger's).
-    """
-    done = set(order)
-    when = {nid: i for i, nid in enumerate(order)}
-    senders: dict[str, set[str]] = {}
-    for e in graph.edges:
-        senders.setdefault(e.dst, set()).add(e.src)
-    best: tuple | None = None
-    best_id = None
-    for node, fn in zip(graph.nodes, graph.fns):
-        nid = node.id
-        if nid in done or fn is None:
-            continue
-        into = senders.get(nid, set())
-        if not into <= done:
-            continue
-        ready_at = max((when[s] for s in into), default=-1)
-        key = (fn._sequence_nr(), -ready_at)
-        if best is None or key > best:
-            best, best_id = key, nid
-    return best_id
-
-
-def first_nonfinite(graph: Graph, order: Sequence[str] | None = None) -> str | None:
-    """The first node (in execution order) that received or sent a NaN/Inf gradient.
-
-    Reads summaries, so call it after they are filled; ``None`` if all were finite.
-    """
-    if order is None:
-        order = [n.id for n in graph.executed()]
-    for nid in order:
-        n = graph.node(nid)
-        for ss in (n.grad_outputs, n.grad_inputs):
-            for s in ss or ():
-                if s is not None and s.get("nonfinite"):
-                    return nid
-    return None
-
-
-def leaf_grad_values(graph: Graph) -> dict[str, Any]:
-    """{leaf name: .grad values or norm} from summaries, for quick checks and CLIs."""
-    out: dict[str, Any] = {}
-    for n in graph.leaves():
-        name = (n.variable or {}).get("name", n.id)
-        if n.grad is None:
-            out[name] = None
-        else:
-            out[name] = n.grad.get("values", n.grad.get("norm"))
-    return out
-
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
