@@ -27,7 +27,7 @@ from .model import LEAF, OP, OUTPUT, Edge, Graph
 from .modules import ModuleTracker
 from .summary import summarize_batch
 
-__all__ = ["RecomputeRecorder", "Recomputed", "checkpoint_function"]
+__all__ = ["RecomputeRecorder", "Recomputed", "checkpoint_function", "recording"]
 
 _local = threading.local()
 _install_lock = threading.Lock()
@@ -146,6 +146,17 @@ class RecomputeRecorder:
                 rec.graph.detach()
         self.records.clear()
         return added
+
+
+def recording(graph: Graph, run: Any, model: torch.nn.Module | None = None,
+              names: Mapping[str, torch.Tensor] | None = None) -> Any:
+    """``run()`` (a backward), with what reentrant checkpoints recompute during it
+    attached to ``graph``; returns what ``run`` returned."""
+    rec = RecomputeRecorder(graph, model=model, names=names)
+    with rec:
+        out = run()
+    rec.attach()
+    return out
 
 
 def _keeper(rec: Recomputed, nid: str) -> Any:

@@ -79,15 +79,11 @@ class Session:
     def _run_backward(self, out: Any) -> None:
         """The scenario's backward (on the debugger's worker), with what reentrant
         checkpoints recompute added to the graph under their checkpoint node."""
-        from ..graph.recompute import RecomputeRecorder
+        from ..graph.recompute import recording
 
         sc = self.scenario
-        graph = self.graph
-        assert graph is not None
-        rec = RecomputeRecorder(graph, model=sc.model, names=sc.names())
-        with rec:
-            sc.run_backward(out)
-        rec.attach()
+        assert self.graph is not None
+        recording(self.graph, lambda: sc.run_backward(out), sc.model, sc.names())
 
     def backward(self, timeout: float | None = None) -> BackwardResult:
         """Run backward to the end (hooks record everything) and wait for it."""

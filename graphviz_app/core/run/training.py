@@ -35,6 +35,7 @@ import torch
 
 from ..graph.capture import capture
 from ..graph.model import LEAF, Graph
+from ..graph.recompute import recording
 from ..graph.summary import summarize_batch
 from .debugger import BackwardDebugger, BackwardResult
 from .events import Signal
@@ -369,7 +370,9 @@ class Trainer:
             graph.meta.update(scenario=sc.name, step=step_no, loss=loss, device=str(sc.device))
         if debug_mode is not None and graph is not None and graph.live:
             self._set_state(DEBUGGING)
-            dbg = BackwardDebugger(graph, run=lambda: sc.run_backward(out))
+            # Reentrant checkpoints' recomputed subgraphs join the graph (as in Session).
+            dbg = BackwardDebugger(graph, run=lambda: recording(graph, lambda: sc.run_backward(out),
+                                                                sc.model, sc.names()))
             with self._cond:
                 self.debugger = dbg
             try:

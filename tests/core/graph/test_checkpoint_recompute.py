@@ -132,3 +132,27 @@ def test_non_reentrant_checkpoint_is_captured_in_the_forward():
     assert "recomputed" not in g.meta
     expected = plain_grads(reentrant=False)
     assert all(torch.equal(p.grad, expected[n]) for n, p in session.scenario.model.named_parameters())
+
+
+def test_every_path_attaches_the_recomputed_subgraph(tmp_path):
+    """``export`` and ``export --steps 1`` (the trainer's observed last step) agree."""
+    from graphviz_app.cli import build_graph
+
+    path = tmp_path / "ck.py"
+    path.write_text(
+        "import torch\nfrom torch import nn\nfrom torch.utils.checkpoint import checkpoint\n"
+        "from graphviz_app import Scenario\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.inp, self.block, self.out = nn.Linear(4, 8), nn.Sequential(nn.Linear(8, 8), nn.Tanh()), nn.Linear(8, 1)\n"
+        "    def forward(self, x):\n"
+        "        return self.out(checkpoint(self.block, self.inp(x), use_reentrant=True))\n"
+        "def build(device='cpu'):\n"
+        "    torch.manual_seed(0)\n"
+        "    return Scenario('ck', model=Net(), inputs=torch.randn(5, 4), targets=torch.zeros(5, 1), loss_fn=nn.MSELoss())\n")
+    graphs = [build_graph(path), build_graph(path, steps=1)]
+    for g in graphs:
+        assert {n.variable["name"] for n in g.leaves()} >= {"block.0.weight", "block.0.bias"}
+        assert len(g.meta["recomputed"]) == 6  # Addmm, T, Tanh, two parameters, the input
+    assert [n.name for n in graphs[0].nodes] == [n.name for n in graphs[1].nodes]
