@@ -75,8 +75,9 @@ def _dec_summary(s: Any) -> Any:
     for k in _SUMMARY_FLOATS:
         if k in s:
             s[k] = _dec(s[k])
-    if "values" in s:
-        s["values"] = _dec(s["values"])
+    for k in ("values", "values_imag"):
+        if k in s:
+            s[k] = _dec(s[k])
     return s
 
 
@@ -128,12 +129,32 @@ def to_dict(graph: Graph) -> dict[str, Any]:
     return _enc(doc)
 
 
+def dump_bytes(graph: Graph, indent: int | None = None) -> bytes:
+    """The snapshot as UTF-8 JSON: orjson (C, compact) when installed and no indent is
+    asked for, else the standard library (same document either way)."""
+    doc = to_dict(graph)
+    if indent is None:
+        try:
+            import orjson
+        except ImportError:
+            orjson = None
+        if orjson is not None:
+            try:
+                return orjson.dumps(doc)
+            except (TypeError, orjson.JSONEncodeError):  # e.g. an int above 64 bits in meta
+                pass
+    return json.dumps(doc, indent=indent, allow_nan=False, ensure_ascii=False).encode("utf-8")
+
+
 def dumps(graph: Graph, indent: int | None = None) -> str:
-    return json.dumps(to_dict(graph), indent=indent, allow_nan=False, ensure_ascii=False)
+    return dump_bytes(graph, indent=indent).decode("utf-8")
 
 
-def save(graph: Graph, path: str | os.PathLike, indent: int | None = 1) -> Path:
-    atomic_write_text(path, dumps(graph, indent=indent))
+def save(graph: Graph, path: str | os.PathLike, indent: int | None = None) -> Path:
+    """Write ``graph`` atomically; compact by default (``indent=1`` for a readable file)."""
+    from ..system.atomic import atomic_write_bytes
+
+    atomic_write_bytes(path, dump_bytes(graph, indent=indent))
     return Path(path)
 
 

@@ -4,6 +4,13 @@ Computed after backward (or for what is on screen), never inside an autograd hoo
 a host sync per node would make backward 8-10x slower. Values are plain Python
 (JSON-friendly); non-finite floats stay floats here and are encoded as strings only
 by the snapshot writer.
+
+Statistics are taken with a few fused torch reductions per tensor (or per batch of
+tensors), never element by element in Python. Sparse tensors are summarised from
+their stored values (never densified); tensors of more than ``CHUNK`` elements are
+reduced chunk by chunk, so a cast (integer, half precision, complex magnitude) costs
+bounded extra memory. Complex tensors: norm/min/max/mean are over the magnitudes;
+``values`` holds the real parts and ``values_imag`` the imaginary parts.
 """
 
 from __future__ import annotations
@@ -14,85 +21,180 @@ from typing import Any, Sequence
 import torch
 
 MAX_VALUES = 64
+CHUNK = 1 << 22  # elements reduced at once in a large tensor (16 MiB of float32)
 
 
-def _tolist(t: torch.Tensor) -> Any:
-    v = t.detach().cpu()
-    if v.is_complex():
-        v = v.abs()
+def _real_list(v: torch.Tensor) -> Any:
     if v.dtype in (torch.bfloat16, torch.float16):
         v = v.float()
     return v.tolist()
 
 
-def summarize(t: torch.Tensor | None) -> dict[str, Any] | None:
-    """Summary of one tensor, or ``None`` for a missing gradient."""
-    if t is None:
-        return None
-    if not isinstance(t, torch.Tensor):
-        return None
-    t = t.detach()
-    if t.layout != torch.strided:
-        t = t.to_dense()
-    out: dict[str, Any] = {
+def _put_values(out: dict[str, Any], t: torch.Tensor) -> None:
+    """``values`` (and ``values_imag`` for complex) of a tensor of at most MAX_VALUES elements."""
+    v = t.detach()
+    if v.layout != torch.strided:
+        v = v.to_dense()  # at most MAX_VALUES elements: cheap
+    v = v.cpu()
+    if v.is_complex():
+        out["values"] = _real_list(v.real)
+        out["values_imag"] = _real_list(v.imag)
+    else:
+        out["values"] = _real_list(v)
+
+
+def _as_real(f: torch.Tensor) -> torch.Tensor:
+    """The floating-point real tensor the statistics are over (a copy only for casts)."""
+    if f.is_complex():
+        return f.abs()
+    if not f.is_floating_point():
+        return f.double()
+    if f.dtype in (torch.float16, torch.bfloat16):
+        return f.float()
+    return f
+
+
+def _chunks(t: torch.Tensor):
+    """Flat pieces of ``t`` of at most about CHUNK elements, without copying ``t`` whole."""
+    if t.is_contiguous() or t.numel() <= CHUNK:
+        flat = t.reshape(-1)
+        for i in range(0, flat.numel(), CHUNK):
+            yield flat[i : i + CHUNK]
+    elif t.dim() > 1 and t.shape[0] > 1:
+        rows = max(1, CHUNK // max(1, t[0].numel()))
+        for i in range(0, t.shape[0], rows):
+            yield from _chunks(t[i] if rows == 1 else t[i : i + rows])  # copied block by block
+    else:
+        yield t.reshape(-1)
+
+
+def _stats(t: torch.Tensor) -> tuple[list[float], int]:
+    """(norm, min, max, sum) over the elements of a strided tensor, and its non-finite count."""
+    if t.numel() <= CHUNK:
+        f = _as_real(t)
+        lo, hi = torch.aminmax(f)
+        parts = torch.stack([torch.linalg.vector_norm(f), lo, hi, f.sum()]).double()
+        stats = parts.cpu().tolist()
+        nonfinite = 0
+        if not all(math.isfinite(s) for s in stats):
+            nonfinite = int((~torch.isfinite(f)).sum().item())
+        return stats, nonfinite
+    rows = []
+    for piece in _chunks(t):
+        f = _as_real(piece)
+        lo, hi = torch.aminmax(f)
+        bad = (~torch.isfinite(f)).sum() if f.is_floating_point() else torch.zeros((), dtype=torch.int64, device=f.device)
+        rows.append(torch.stack([torch.linalg.vector_norm(f).double(), lo.double(), hi.double(),
+                                 f.sum(dtype=torch.float64), bad.double()]))
+    m = torch.stack(rows)
+    norm = torch.linalg.vector_norm(m[:, 0])
+    agg = torch.stack([norm, m[:, 1].min(), m[:, 2].max(), m[:, 3].sum(), m[:, 4].sum()]).cpu().tolist()
+    return agg[:4], int(agg[4])
+
+
+def _stored_values(t: torch.Tensor) -> torch.Tensor:
+    """The explicitly stored values of a sparse tensor (coalesced: no index twice)."""
+    if t.layout == torch.sparse_coo:
+        if not t.is_coalesced():
+            t = t.coalesce()
+        return t._values()
+    return t.values()  # CSR, CSC, BSR, BSC: indices are unique
+
+
+def _summarize_sparse(t: torch.Tensor, out: dict[str, Any]) -> dict[str, Any]:
+    """Statistics from the stored values; implicit zeros count in min, max and mean."""
+    vals = _stored_values(t)
+    n = t.numel()
+    if vals.numel() == 0:
+        zero = 0.0
+        out.update(norm=zero, min=zero, max=zero, mean=zero, nonfinite=0)
+    else:
+        (norm, lo, hi, total), nonfinite = _stats(vals)
+        if vals.numel() < n:  # some elements are implicit zeros
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+        out.update(norm=norm, min=lo, max=hi, mean=total / n, nonfinite=nonfinite)
+    if n <= MAX_VALUES:
+        _put_values(out, t)
+    return out
+
+
+def _header(t: torch.Tensor) -> dict[str, Any]:
+    return {
         "shape": list(t.shape),
         "dtype": str(t.dtype).replace("torch.", ""),
         "device": str(t.device),
     }
+
+
+def summarize(t: torch.Tensor | None) -> dict[str, Any] | None:
+    """Summary of one tensor, or ``None`` for a missing gradient."""
+    if t is None or not isinstance(t, torch.Tensor):
+        return None
+    t = t.detach()
+    out = _header(t)
     n = t.numel()
     if n == 0:
         out.update(norm=0.0, min=None, max=None, mean=None, nonfinite=0)
         return out
-    f = t if t.is_floating_point() or t.is_complex() else t.double()
-    if f.is_complex():
-        f = f.abs()
-    if f.dtype in (torch.float16, torch.bfloat16):
-        f = f.float()
-    # One host transfer for the four reductions.
-    stats = torch.stack([f.norm(), f.min(), f.max(), f.mean()]).double().cpu().tolist()
-    norm, mn, mx, mean = stats
-    nonfinite = 0
-    if not all(math.isfinite(s) for s in stats):
-        nonfinite = int((~torch.isfinite(f)).sum().item())
-    out.update(norm=norm, min=mn, max=mx, mean=mean, nonfinite=nonfinite)
+    if t.layout != torch.strided:
+        return _summarize_sparse(t, out)
+    (norm, lo, hi, total), nonfinite = _stats(t)
+    out.update(norm=norm, min=lo, max=hi, mean=total / n, nonfinite=nonfinite)
     if n <= MAX_VALUES:
-        out["values"] = _tolist(t)
+        _put_values(out, t)
     return out
 
 
 def summarize_many(ts: Any) -> list[dict | None] | None:
     if ts is None:
         return None
-    return [summarize(t) if isinstance(t, torch.Tensor) else None for t in ts]
+    return summarize_batch(list(ts))
 
 
 def _prepare(t: torch.Tensor) -> torch.Tensor:
-    """The tensor the statistics are taken over (dense, real, floating point)."""
-    t = t.detach()
-    if t.layout != torch.strided:
-        t = t.to_dense()
-    if t.is_complex():
-        t = t.abs()
-    if not t.is_floating_point():
-        t = t.double()
-    elif t.dtype in (torch.float16, torch.bfloat16):
-        t = t.float()
-    return t
+    """The tensor the statistics are taken over (strided, real, floating point)."""
+    return _as_real(t.detach())
 
 
 # Below this many tensors of one device and dtype, one at a time is as fast.
 _BATCH_MIN = 8
+# Tensors above this many elements are reduced on their own (no concatenated copy).
+_BATCH_MAX_NUMEL = 1 << 16
+
+
+def _reduce_group(members: list[tuple[int, torch.Tensor]], uniq: list[torch.Tensor], done: list) -> None:
+    """One concatenation and one host transfer for a group of small tensors."""
+    fs = [f for _, f in members]
+    lengths = torch.tensor([f.numel() for f in fs], device=fs[0].device)
+    flat = torch.cat([f.reshape(-1) for f in fs])
+    mn = torch.segment_reduce(flat, "min", lengths=lengths)
+    mx = torch.segment_reduce(flat, "max", lengths=lengths)
+    sm = torch.segment_reduce(flat, "sum", lengths=lengths)
+    del flat
+    norms = torch.stack(torch._foreach_norm(fs)).to(sm.dtype)
+    stats = torch.stack([norms, mn, mx, sm / lengths]).double().T.cpu().tolist()
+    for (i, f), (norm, lo, hi, mean) in zip(members, stats):
+        t = uniq[i]
+        nonfinite = 0
+        if not (math.isfinite(norm) and math.isfinite(mean) and math.isfinite(lo) and math.isfinite(hi)):
+            nonfinite = int((~torch.isfinite(f)).sum().item())
+        out = _header(t)
+        out.update(norm=norm, min=lo, max=hi, mean=mean, nonfinite=nonfinite)
+        if f.numel() <= MAX_VALUES:
+            _put_values(out, t)
+        done[i] = out
 
 
 def summarize_batch(ts: Sequence[Any]) -> list[dict[str, Any] | None]:
     """Summaries of many tensors at once (``None`` stays ``None``).
 
     Tensors are deduplicated by identity (a gradient a node sends is the one its
-    consumer receives); those of one device and dtype are concatenated and reduced
-    per segment (``segment_reduce`` for min/max/sum, ``_foreach_norm`` for norms),
-    and all statistics come to the host in one transfer. The non-finite count is only
-    taken for tensors whose norm or sum is not finite. The same dict is returned
-    for the same tensor.
+    consumer receives); small ones of one device and dtype are concatenated and
+    reduced per segment (``segment_reduce`` for min/max/sum, ``_foreach_norm`` for
+    norms), and all statistics come to the host in one transfer. Large, empty and
+    sparse tensors are summarised one by one (no concatenated copy). The non-finite
+    count is only taken for tensors whose norm or sum is not finite. The same dict
+    is returned for the same tensor.
     """
     index: dict[int, int] = {}
     uniq: list[torch.Tensor] = []
@@ -103,7 +205,8 @@ def summarize_batch(ts: Sequence[Any]) -> list[dict[str, Any] | None]:
     done: list[dict[str, Any] | None] = [None] * len(uniq)
     groups: dict[tuple[Any, Any], list[tuple[int, torch.Tensor]]] = {}
     for i, t in enumerate(uniq):
-        if t.numel() == 0 or t.layout != torch.strided:
+        n = t.numel()
+        if n == 0 or n > _BATCH_MAX_NUMEL or t.layout != torch.strided:
             done[i] = summarize(t)
             continue
         f = _prepare(t)
@@ -112,35 +215,21 @@ def summarize_batch(ts: Sequence[Any]) -> list[dict[str, Any] | None]:
         if len(members) < _BATCH_MIN:
             for i, _ in members:
                 done[i] = summarize(uniq[i])
-            continue
-        fs = [f for _, f in members]
-        lengths = torch.tensor([f.numel() for f in fs], device=fs[0].device)
-        flat = torch.cat([f.reshape(-1) for f in fs])
-        mn = torch.segment_reduce(flat, "min", lengths=lengths)
-        mx = torch.segment_reduce(flat, "max", lengths=lengths)
-        sm = torch.segment_reduce(flat, "sum", lengths=lengths)
-        del flat
-        norms = torch.stack(torch._foreach_norm(fs)).to(sm.dtype)
-        stats = torch.stack([norms, mn, mx, sm / lengths]).double().T.cpu().tolist()
-        for (i, f), (norm, lo, hi, mean) in zip(members, stats):
-            t = uniq[i]
-            nonfinite = 0
-            if not (math.isfinite(norm) and math.isfinite(mean) and math.isfinite(lo) and math.isfinite(hi)):
-                nonfinite = int((~torch.isfinite(f)).sum().item())
-            out: dict[str, Any] = {
-                "shape": list(t.shape),
-                "dtype": str(t.dtype).replace("torch.", ""),
-                "device": str(t.device),
-                "norm": norm,
-                "min": lo,
-                "max": hi,
-                "mean": mean,
-                "nonfinite": nonfinite,
-            }
-            if f.numel() <= MAX_VALUES:
-                out["values"] = _tolist(t)
-            done[i] = out
+        else:
+            _reduce_group(members, uniq, done)
     return [done[index[id(t)]] if isinstance(t, torch.Tensor) else None for t in ts]
+
+
+def _complex_text(re: float, im: float, digits: int) -> str:
+    sign = "-" if im < 0 or (im == 0 and math.copysign(1.0, im) < 0) else "+"
+    return f"{format_value(re, digits)}{sign}{format_value(abs(im), digits)}j"
+
+
+def complex_values(re: Any, im: Any) -> Any:
+    """Nested lists of real and imaginary parts as nested lists of ``complex``."""
+    if isinstance(re, list):
+        return [complex_values(a, b) for a, b in zip(re, im)]
+    return complex(re, im)
 
 
 def format_value(v: Any, digits: int = 4) -> str:
@@ -149,6 +238,8 @@ def format_value(v: Any, digits: int = 4) -> str:
         if len(v) > 6:
             return "[" + ", ".join(format_value(x, digits) for x in v[:6]) + ", …]"
         return "[" + ", ".join(format_value(x, digits) for x in v) + "]"
+    if isinstance(v, complex):
+        return _complex_text(v.real, v.imag, digits)
     if isinstance(v, float):
         if not math.isfinite(v):
             return str(v)
@@ -158,11 +249,21 @@ def format_value(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
+def summary_values(s: dict) -> Any:
+    """A summary's values: nested lists of numbers, of ``complex`` when it has ``values_imag``."""
+    if "values_imag" in s:
+        try:
+            return complex_values(s["values"], s["values_imag"])
+        except (TypeError, ValueError):
+            return s["values"]
+    return s["values"]
+
+
 def format_summary(s: dict | None) -> str:
     """One line for a summary: exact values when small, else shape and norm."""
     if s is None:
         return "None"
     if "values" in s:
-        return format_value(s["values"])
+        return format_value(summary_values(s))
     shape = "×".join(str(d) for d in s["shape"])
     return f"[{shape}] ‖·‖={format_value(s['norm'])}"
