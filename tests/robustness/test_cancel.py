@@ -35,7 +35,7 @@ def test_cancel_a_slow_load_keeps_the_previous_graph(qtbot, window, tmp_path, go
 
 
 def test_cancel_a_relayout_keeps_the_drawing(qtbot, window, tmp_path, good_scenario, monkeypatch):
-    from graphviz_app.ui import controller as controller_mod
+    from graphviz_app.ui.control import layouts as controller_mod
 
     c = window.controller
     graph = open_ok(qtbot, window, good_scenario)
