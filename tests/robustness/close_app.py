@@ -21,8 +21,8 @@ def main(state: str, path: str, settings: str) -> int:
     torch.set_num_threads(1)
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from graphviz_app.ui.control import layouts as controller_mod
     from graphviz_app.ui.app import end_process, get_app
+    from graphviz_app.ui.control import layouts as controller_mod
     from graphviz_app.ui.main_window import MainWindow
 
     app = get_app()

@@ -78,7 +78,7 @@ def test_hostile_labels_export_to_valid_dot_svg_json(qtbot, window, tmp_path):
     out = {}
     for fmt in ("dot", "svg", "json", "png"):
         p = tmp_path / f"labels.{fmt}"
-        assert window.export_graph(str(p)), getattr(window, "last_error", "")
+        assert window.exporter.export_graph(str(p)), getattr(window, "last_error", "")
         out[fmt] = p
     gw = window.scene.graph
     _check_exports(gw, *(out[f].read_text(encoding="utf-8") for f in ("dot", "svg", "json")))

@@ -80,7 +80,7 @@ def test_nan_inf_keep_summaries_exports_and_plots_valid(qtbot, window, tmp_path)
     window.view.viewport().repaint()
     for fmt in ("json", "svg", "dot", "png"):
         out = tmp_path / f"graph.{fmt}"
-        assert window.export_graph(str(out)), window.last_error
+        assert window.exporter.export_graph(str(out)), window.last_error
         assert out.stat().st_size > 0
     doc = _strict_json((tmp_path / "graph.json").read_text(encoding="utf-8"))
     snapshot.validate(doc)

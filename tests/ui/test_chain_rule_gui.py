@@ -106,11 +106,11 @@ def test_export_png_from_file_menu(qtbot, window, examples_dir, tmp_path):
 
     open_example(qtbot, window, examples_dir)
     out = tmp_path / "view.png"
-    assert window.export_view_png(str(out))
+    assert window.exporter.export_view_png(str(out))
     img = QImage(str(out))
     assert not img.isNull() and img.width() > 50
     out2 = tmp_path / "graph.png"
-    assert window.export_graph(str(out2))
+    assert window.exporter.export_graph(str(out2))
     img2 = QImage(str(out2))
     # The graph's boxes are drawn: some pixels have the leaf colour.
     colors = {img2.pixelColor(x, y).name() for x in range(0, img2.width(), 4) for y in range(0, img2.height(), 4)}

@@ -22,7 +22,7 @@ def test_folded_layers_box_opens_and_expands(qtbot, window):
     assert items and items[0].label == "layers.0–23 × 24"
     before = len(window.scene.items_by_id)
 
-    relayout(qtbot, window, lambda: window.expand_module("layers.0-23"))
+    relayout(qtbot, window, lambda: window.grouping.expand_module("layers.0-23"))
     collapsed = window.scene.collapsed()
     assert "layers.0-23" not in collapsed
     assert {f"layers.{i}" for i in range(24)} <= collapsed
@@ -30,6 +30,6 @@ def test_folded_layers_box_opens_and_expands(qtbot, window):
     assert all(f"group:layers.{i}" in window.scene.items_by_id for i in range(24))
     assert len(window.scene.items_by_id) > before
 
-    relayout(qtbot, window, lambda: window.expand_module("layers.5"))  # one block opens further
+    relayout(qtbot, window, lambda: window.grouping.expand_module("layers.5"))  # one block opens further
     assert "group:layers.5" not in window.scene.items_by_id
     assert any(k.startswith("group:layers.5.") for k in window.scene.items_by_id)

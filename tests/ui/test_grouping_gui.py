@@ -70,13 +70,13 @@ def test_large_model_opens_collapsed_and_boxes_expand(qtbot, window, tmp_path):
 
     # The context menu of a node collapses its module again.
     window.scene.select_node(paused)
-    menu = window.node_menu(paused)
+    menu = window.context_menus.node_menu(paused)
     relayout(qtbot, window, menu_action(menu, f"Collapse Module {path}").trigger)
     assert path in window.scene.collapsed()
     assert window.scene.box_id(paused) == box
 
     # The group's context menu expands it; View → Expand All shows every node.
-    menu = window.node_menu(box)
+    menu = window.context_menus.node_menu(box)
     relayout(qtbot, window, menu_action(menu, "Expand Module").trigger)
     assert path not in window.scene.collapsed()
     relayout(qtbot, window, window.act_expand_all.trigger)
@@ -184,7 +184,7 @@ def test_exports_of_a_collapsed_view(qtbot, window, tmp_path):
     assert groups
     for fmt in ("png", "svg", "pdf", "dot", "json"):
         out = tmp_path / f"view.{fmt}"
-        assert window.export_graph(str(out)), window.last_error
+        assert window.exporter.export_graph(str(out)), window.last_error
         assert out.stat().st_size > 100
     svg = (tmp_path / "view.svg").read_text(encoding="utf-8")
     ET.fromstring(svg)
@@ -207,12 +207,12 @@ def test_an_unrolled_rnn_opens_as_runs_of_time_steps(qtbot, window, tmp_path):
     first = next(k for k in runs if k.startswith("cell#0-"))
     box = window.scene.items_for("group:" + first)[0]
     assert box.label.startswith("cell  calls 1–")
-    menu = window.node_menu("group:" + first)
+    menu = window.context_menus.node_menu("group:" + first)
     assert menu_action(menu, "Collapse All Calls of cell") is not None
     assert menu_action(menu, "Break in Module cell") is not None
-    relayout(qtbot, window, lambda: window.expand_module(first))
+    relayout(qtbot, window, lambda: window.grouping.expand_module(first))
     after = window.scene.collapsed()
     assert first not in after and {k for k in after if k.startswith("cell#0")} - {first}
-    relayout(qtbot, window, lambda: window.collapse_module("cell"))
+    relayout(qtbot, window, lambda: window.grouping.collapse_module("cell"))
     assert "cell" in window.scene.collapsed() and not any(k.startswith("cell#") for k in window.scene.collapsed())
     assert window.scene.graph is graph

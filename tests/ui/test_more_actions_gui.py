@@ -235,7 +235,7 @@ def test_abort_and_continue_by_key(qtbot, window, examples_dir):
     qtbot.waitUntil(lambda: not window.act_abort.isEnabled(), timeout=5000)
     # F5 with a breakpoint stops there; F5 again runs to the end.
     mul_name = "MulBackward0"
-    window.add_breakpoint(BP_TYPE, mul_name)
+    window.breakpoint_actions.add_breakpoint(BP_TYPE, mul_name)
     n_paused = len(p.paused)
     press(qtbot, window, Qt.Key_F5)
     wait_pause(qtbot, p, n_paused)

@@ -32,5 +32,5 @@ def test_open_run_directory_shows_losses_and_time_travels(qtbot, window, tmp_pat
 def test_bad_run_directory_is_reported(qtbot, window, tmp_path):
     empty = tmp_path / "not_a_run"
     empty.mkdir()
-    assert not window.open_run_dir(str(empty))
+    assert not window.opening.open_run_dir(str(empty))
     assert "run directory" in window.last_error

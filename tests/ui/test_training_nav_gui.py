@@ -85,7 +85,7 @@ def test_search_zoom_and_keyboard_navigation(qtbot, window, examples_dir):
     qtbot.keyClick(window.search_bar.edit, Qt.Key_Escape)
     assert not window.search_bar.isVisible() and not window.scene.matches
     # Leaf names are searched too.
-    window.open_search()
+    window.search.open_search()
     qtbot.keyClicks(window.search_bar.edit, "w")
     assert graph.leaf("w").id in window.scene.matches
     window.search_bar.close_bar()
