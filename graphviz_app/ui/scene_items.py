@@ -249,26 +249,40 @@ class NodeItem(QGraphicsRectItem):
             painter.setPen(Qt.NoPen)
             painter.setBrush(QColor(BREAKPOINT_COLOR))
             painter.drawEllipse(QPointF(rect.left() + 2, rect.top() + 2), 5.5, 5.5)
+        self._paint_text(painter, fill, lod)
+
+    def text_runs(self, lod: float = 1.0) -> list[tuple[str, QRectF, QFont, bool]]:
+        """The text the box draws at zoom ``lod``: (text, slot in item coordinates,
+        font, is-the-numbers-line), each centred in its slot (legibility tests read this)."""
+        if lod < TEXT_LOD:
+            return []
+        rect = self._rect
+        font = QFont()
+        font.setPointSizeF(9.0)
+        font.setBold(True)
+        top = QRectF(rect.left() + 4, rect.top() + 3, self.w - 8, LINE_H)
+        runs = [(_elide(self.node.label, font, self.w - 8), top, font, False)]
+        if self.detail:
+            small = QFont(font)
+            small.setBold(False)
+            small.setPointSizeF(8.0)
+            bottom = QRectF(rect.left() + 4, top.bottom() + 2, self.w - 8, LINE_H)
+            runs.append((_elide(self.detail, small, self.w - 8), bottom, small, True))
+        return runs
+
+    def _paint_text(self, painter: QPainter, fill: QColor, lod: float) -> None:
+        c = self.colors
         if self.flow is not None:
             painter.setPen(QColor("#ffffff" if fill.lightness() < 120 else "#1b1b1b"))
         else:
             painter.setPen(QColor("#1b1b1b" if c is LIGHT else c.text))
-        font = painter.font()
-        font.setPointSizeF(9.0)
-        font.setBold(True)
-        painter.setFont(font)
-        top = QRectF(rect.left() + 4, rect.top() + 3, self.w - 8, LINE_H)
-        painter.drawText(top, Qt.AlignHCenter | Qt.AlignVCenter, _elide(self.node.label, font, self.w - 8))
-        if self.detail:
-            font.setBold(False)
-            font.setPointSizeF(8.0)
-            painter.setFont(font)
-            if self.flow is None:
+        for text, slot, font, numbers in self.text_runs(lod):
+            if numbers and self.flow is None:
                 has_grad = self.node.kind == LEAF and self.node.grad is not None
                 quiet = "#444444" if c is LIGHT else c.border
                 painter.setPen(QColor(c.grad_text) if has_grad or self.executed else QColor(quiet))
-            bottom = QRectF(rect.left() + 4, top.bottom() + 2, self.w - 8, LINE_H)
-            painter.drawText(bottom, Qt.AlignHCenter | Qt.AlignVCenter, _elide(self.detail, font, self.w - 8))
+            painter.setFont(font)
+            painter.drawText(slot, Qt.AlignHCenter | Qt.AlignVCenter, text)
 
 
 def _elide(text: str, font: QFont, width: float) -> str:
