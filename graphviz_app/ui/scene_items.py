@@ -13,7 +13,6 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QFont,
-    QFontMetricsF,
     QPainter,
     QPainterPath,
     QPen,
@@ -26,8 +25,14 @@ from PySide6.QtWidgets import (
     QStyleOptionGraphicsItem,
 )
 
+from ..core.draw import box_text as bt
+from ..core.draw import text_metrics as tm
+from ..core.draw.box_text import (
+    box_size as box_size,  # re-exported: the layout sizes boxes with it
+)
+from ..core.draw.box_text import node_detail
 from ..core.graph.model import LEAF, OUTPUT, Node
-from ..core.graph.summary import format_summary
+from .fonts import box_font
 from .overview import (
     ACTIVE_PREFIX,
     BREAKPOINT_COLOR,
@@ -37,28 +42,15 @@ from .overview import (
 )
 from .theme import LIGHT, Colors
 
-LINE_H = 15.0
-TEXT_LOD = 0.35  # below this zoom, boxes are drawn without text
+LINE_H = bt.LINE_H
+TEXT_LOD = 0.12  # below this zoom, boxes are drawn without text (the overview takes over)
+DETAIL_LOD = 0.35  # below this, a box shows only its name, in a larger font
+NAME_MIN_SCREEN_PX = 8.0  # ... as large as fits the box, aiming at this size on screen
+NAME_MAX_PX = 28.0  # the largest name a 42-unit box holds
 SELECTED_COLOR = "#2f6db5"
 MATCH_COLOR = "#e040fb"
 NONFINITE_OUTLINE = "#ff0000"
 FLOW_PROBLEMS = ("vanishing", "exploding", "nonfinite")
-
-
-def node_detail(node: Node) -> str:
-    """The second line of a box: the numbers a learner looks for."""
-    if node.kind == LEAF:
-        if node.grad is not None:
-            return f"grad = {format_summary(node.grad)}"
-        shape = (node.variable or {}).get("shape", [])
-        return "shape " + ("×".join(str(s) for s in shape) if shape else "()")
-    if node.kind == "group":
-        return ""  # filled by the item: how many nodes it holds and how many ran
-    if node.exec_order is not None and node.grad_inputs is not None:
-        got = ", ".join(format_summary(s) for s in (node.grad_outputs or []))
-        sent = ", ".join(format_summary(s) for s in node.grad_inputs)
-        return f"in {got} → out {sent}" if sent else f"in {got}"
-    return node.module or ""
 
 
 EDGE_VALUES_MAX = 4  # edges show the values of gradients up to this size, else shape and norm
@@ -69,12 +61,6 @@ def _numel(summary: dict) -> int:
     for d in summary.get("shape", []):
         n *= int(d)
     return n
-
-
-def box_size(node: Node) -> tuple[float, float]:
-    """Room for the label and a line of numbers."""
-    chars = max(len(node.label), 16)
-    return min(7.0 * chars + 24.0, 420.0), 42.0
 
 
 class NodeItem(QGraphicsRectItem):
@@ -157,7 +143,7 @@ class NodeItem(QGraphicsRectItem):
         if self._detail is None:
             if self.members:
                 ran = sum(1 for m in self.members if m.exec_order is not None)
-                self._detail = f"{len(self.members)} nodes" + (f", {ran} ran" if ran else "")
+                self._detail = bt.group_detail(len(self.members), ran)
             else:
                 self._detail = node_detail(self.node)
         return self._detail
@@ -253,21 +239,21 @@ class NodeItem(QGraphicsRectItem):
 
     def text_runs(self, lod: float = 1.0) -> list[tuple[str, QRectF, QFont, bool]]:
         """The text the box draws at zoom ``lod``: (text, slot in item coordinates,
-        font, is-the-numbers-line), each centred in its slot (legibility tests read this)."""
+        font, is-the-numbers-line), each centred in its slot and elided to fit it
+        (legibility tests read this). From full detail down to DETAIL_LOD: the name and
+        the numbers; below it, down to TEXT_LOD, the name alone in a larger font."""
         if lod < TEXT_LOD:
             return []
-        rect = self._rect
-        font = QFont()
-        font.setPointSizeF(9.0)
-        font.setBold(True)
-        top = QRectF(rect.left() + 4, rect.top() + 3, self.w - 8, LINE_H)
-        runs = [(_elide(self.node.label, font, self.w - 8), top, font, False)]
+        (l1, t1, w1, h1), (l2, t2, w2, h2) = bt.slots(self.w, self.h)
+        if lod < DETAIL_LOD:
+            px = min(NAME_MAX_PX, max(tm.LABEL_PX, NAME_MIN_SCREEN_PX / lod))
+            slot = QRectF(l1, -self.h / 2, w1, self.h)
+            return [(bt.fitted(self.node.label, self.w, True, px), slot, box_font(px, True), False)]
+        runs = [(bt.fitted(self.node.label, self.w, True, tm.LABEL_PX), QRectF(l1, t1, w1, h1),
+                 box_font(tm.LABEL_PX, True), False)]
         if self.detail:
-            small = QFont(font)
-            small.setBold(False)
-            small.setPointSizeF(8.0)
-            bottom = QRectF(rect.left() + 4, top.bottom() + 2, self.w - 8, LINE_H)
-            runs.append((_elide(self.detail, small, self.w - 8), bottom, small, True))
+            runs.append((bt.fitted(self.detail, self.w, False, tm.DETAIL_PX), QRectF(l2, t2, w2, h2),
+                         box_font(tm.DETAIL_PX, False), True))
         return runs
 
     def _paint_text(self, painter: QPainter, fill: QColor, lod: float) -> None:
@@ -283,13 +269,6 @@ class NodeItem(QGraphicsRectItem):
                 painter.setPen(QColor(c.grad_text) if has_grad or self.executed else QColor(quiet))
             painter.setFont(font)
             painter.drawText(slot, Qt.AlignHCenter | Qt.AlignVCenter, text)
-
-
-def _elide(text: str, font: QFont, width: float) -> str:
-    text = text.replace("\n", " ")
-    if len(text) * 7.5 < width:  # cheap common case
-        return text
-    return QFontMetricsF(font).elidedText(text, Qt.ElideRight, width)
 
 
 def smooth_path(points) -> QPainterPath:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from xml.sax.saxutils import escape as _xml_escape
 
 from ..graph.model import LEAF, OUTPUT, Graph
-from ..graph.summary import format_summary
+from . import text_metrics as tm
+from .box_text import export_detail, fitted, slots
 
 FILL = {LEAF: "#add8e6", OUTPUT: "#caff70", "group": "#fff7c2"}
 OP_FILL = "#e4e4e4"
@@ -24,13 +25,7 @@ def xml_text(text: str, limit: int = 200) -> str:
 
 
 def detail_line(n, inside: int | None = None) -> str:
-    if n.kind == "group":
-        return f"module, {inside} node{'' if inside == 1 else 's'}" if inside else "module"
-    if n.kind == LEAF:
-        return f"grad = {format_summary(n.grad)}" if n.grad is not None else ""
-    if n.grad_inputs:
-        return "sends " + ", ".join(format_summary(s) for s in n.grad_inputs)
-    return n.module or ""
+    return export_detail(n, inside)
 
 
 def _path_d(points) -> str:
@@ -53,7 +48,10 @@ def to_svg(graph: Graph, layout, margin: float = 20.0) -> str:
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0f}" height="{h:.0f}" '
-        f'viewBox="{-margin:.0f} {-margin:.0f} {w:.0f} {h:.0f}" font-family="sans-serif">',
+        f'viewBox="{-margin:.0f} {-margin:.0f} {w:.0f} {h:.0f}" font-family="{tm.FAMILY}, sans-serif" '
+        f'data-measured-with="{tm.measured_with()}">',
+        '<desc>Box sizes were measured for the font named here; a viewer without it may '
+        'draw text wider or narrower than its box.</desc>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#8c8c8c"/></marker></defs>',
         f'<rect x="{-margin:.0f}" y="{-margin:.0f}" width="{w:.0f}" height="{h:.0f}" fill="#ffffff"/>',
@@ -74,15 +72,25 @@ def to_svg(graph: Graph, layout, margin: float = 20.0) -> str:
             f'fill="{fill}" stroke="#7a7a7a"/>'
         )
         detail = detail_line(n, counts.get(n.name) if n.kind == "group" else None)
-        ty = y - (5 if detail else -4)
-        out.append(f'<text x="{x:.1f}" y="{ty:.1f}" text-anchor="middle" font-size="11" font-weight="bold">'
-                   f"{xml_text(n.label, 60)}</text>")
-        if detail:
-            out.append(f'<text x="{x:.1f}" y="{y + 12:.1f}" text-anchor="middle" font-size="10" fill="#b3261e">'
-                       f"{xml_text(detail, 60)}</text>")
+        out.extend(_box_text(n.label, detail, x, y, bw, bh))
         out.append("</g>")
     out.append("</g></svg>")
     return "\n".join(out) + "\n"
+
+
+def _box_text(label: str, detail: str, x: float, y: float, bw: float, bh: float) -> list[str]:
+    """The ``<text>`` lines of one box, elided to fit it (as the scene draws them)."""
+    (_, t1, _, h1), (_, t2, _, h2) = slots(bw, bh)
+    if not detail:  # the name alone: centred in the box
+        t1, h1 = -bh / 2, bh
+    lines = [f'<text x="{x:.1f}" y="{y + tm.baseline_in(t1, h1, tm.LABEL_PX):.1f}" text-anchor="middle" '
+             f'font-size="{tm.LABEL_PX:g}" font-weight="bold">'
+             f"{xml_text(fitted(label, bw, True, tm.LABEL_PX), 400)}</text>"]
+    if detail:
+        lines.append(f'<text x="{x:.1f}" y="{y + tm.baseline_in(t2, h2, tm.DETAIL_PX):.1f}" text-anchor="middle" '
+                     f'font-size="{tm.DETAIL_PX:g}" fill="#b3261e">'
+                     f"{xml_text(fitted(detail, bw, False, tm.DETAIL_PX), 400)}</text>")
+    return lines
 
 
 def write_svg(graph: Graph, layout, path) -> None:

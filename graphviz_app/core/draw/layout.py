@@ -188,7 +188,8 @@ def layout_graph(graph, *, direction: str = "TB", split_shared_leaves: bool | No
     ``direction``: "TB" puts the output(s) on top and the leaves at the bottom, "BT"
     mirrors it. ``split_shared_leaves``: draw a shared leaf once per consumer (None:
     automatic, on for big graphs or far-apart consumers). ``sizes``: optional (w, h)
-    per node index (a sequence or an (n, 2) array); default :func:`node_size`.
+    per node index (a sequence or an (n, 2) array); default: room for each node's name
+    and numbers line (:func:`.box_text.box_size`, the sizes every picture draws with).
     """
     if direction not in ("TB", "BT"):
         raise ValueError(f"direction must be 'TB' or 'BT', not {direction!r}")
@@ -199,7 +200,9 @@ def layout_graph(graph, *, direction: str = "TB", split_shared_leaves: bool | No
     src, dst, slot = _edge_arrays(graph, nodes)
     is_leaf = np.array([nd.kind == LEAF for nd in nodes], dtype=bool)
     if sizes is None:
-        wh = np.array([node_size(nd.label) for nd in nodes], dtype=np.float64).reshape(n, 2)
+        from .box_text import box_size
+
+        wh = np.array([box_size(nd) for nd in nodes], dtype=np.float64).reshape(n, 2)
     else:
         wh = np.asarray(sizes, dtype=np.float64).reshape(n, 2)
 
