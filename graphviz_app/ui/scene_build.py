@@ -13,7 +13,7 @@ import time
 import weakref
 from typing import Iterable
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QPoint, QRectF, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
 )
@@ -26,6 +26,7 @@ from ..core.graph import gradflow
 from ..core.graph.model import Graph, Node
 from ..core.graph.summary import format_summary
 from ..core.system import memory
+from .fonts import box_font
 from .overview import (
     Overview,
 )
@@ -37,6 +38,7 @@ from .scene_items import (
 )
 from .theme import LIGHT, Colors
 
+EDGE_LABEL_PX = 10.0
 MAX_EDGE_LABELS = 400  # gradient values along edges only on small graphs
 CHUNK = 250  # boxes/edges added at a time when a big scene is built in chunks ...
 BUILD_SLICE_S = 0.025  # ... for up to this long per event-loop turn ...
@@ -222,10 +224,8 @@ class GraphScene(QGraphicsScene):
             if small and de.edge >= 0:
                 label = QGraphicsSimpleTextItem("")
                 label.setBrush(QColor(self.colors.grad_text))
-                f = label.font()
-                f.setPointSizeF(8.0)
-                label.setFont(f)
-                label.setPos(item.mid + QPointF(4, -8))
+                label.setFont(box_font(EDGE_LABEL_PX))
+                label.setVisible(False)  # until placed (edge_labels.place_labels)
                 label.setZValue(2)
                 self.addItem(label)
                 self.edge_labels[de.edge] = label
@@ -316,6 +316,7 @@ class GraphScene(QGraphicsScene):
             s = self._edge_summary(node, e.slot)
             label = self.edge_labels.get(i)
             if label is not None:
+                self._schedule_labels()
                 if self.edge_label_mode == "none" or s is None:
                     label.setText("")
                 elif self.edge_label_mode == "shape_norm" or _numel(s) > EDGE_VALUES_MAX:
@@ -329,6 +330,22 @@ class GraphScene(QGraphicsScene):
             for item in self.edge_items_by_edge.get(i, ()):
                 if item.flow != color:
                     item.set_flow(color)
+
+    _labels_due = False
+
+    def _schedule_labels(self) -> None:
+        """Place the edge labels again once the current batch of refreshes is done."""
+        if not self._labels_due:
+            self._labels_due = True
+            QTimer.singleShot(0, self, self.place_edge_labels)
+
+    def place_edge_labels(self) -> int:
+        """Lay the edge labels out clear of the boxes and of each other (the ones with
+        no room go into their edge's tool tip); how many were hidden."""
+        from .edge_labels import place_labels
+
+        self._labels_due = False
+        return place_labels(self) if self.drawn is not None else 0
 
     def set_color_mode(self, mode: str) -> None:
         """"kind" (torchviz colours, executed nodes tinted) or "flow" (log gradient norm)."""

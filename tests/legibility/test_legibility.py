@@ -39,3 +39,55 @@ def test_expanded_scene_is_legible(qapp, name):
     scene = scene_of(graph, layout_of(graph, collapsed=set()))
     texts, boxes = scene_texts(scene, 1.0)
     assert_legible(texts, boxes, f"{name} expanded")
+
+
+@pytest.mark.parametrize("name", ["two_layer_single_sample.py", "transformer6", "scale_cnn.py"])
+def test_boxes_are_sized_for_their_text(qapp, name):
+    """Long op names (LogSoftmaxBackward0, NativeLayerNormBackward0, ...) are never cut."""
+    from graphviz_app.core.draw import text_metrics as tm
+    from graphviz_app.ui.scene_items import NodeItem
+
+    graph = graph_of(name)
+    scene = scene_of(graph, layout_of(graph, collapsed=set()))
+    for item in scene.items():
+        if isinstance(item, NodeItem) and tm.text_width(item.node.label, tm.LABEL_PX, True) < tm.MAX_W - 20:
+            assert item.text_runs(1.0)[0][0] == item.node.label
+
+
+def test_svg_names_the_font_it_was_measured_with(qapp):
+    from .texts import font_of_svg
+
+    graph = graph_of("chain_rule.py")
+    layout = layout_of(graph)
+    measured, family = font_of_svg(to_svg(layout.drawn, layout))
+    assert measured.startswith("DejaVu Sans") and family.startswith("DejaVu Sans")
+
+
+@pytest.mark.parametrize("name", ["two_layer_single_sample.py", "exercise_xor.py", "inplace_ops.py"])
+def test_edge_labels_are_placed_or_moved_to_tooltips(qapp, name):
+    from graphviz_app.ui.edge_labels import HIDDEN_NOTE
+
+    graph = graph_of(name)
+    scene = scene_of(graph, layout_of(graph, collapsed=set()))
+    labelled = [i for i, lab in scene.edge_labels.items() if lab.text()]
+    shown = [i for i in labelled if scene.edge_labels[i].isVisible()]
+    assert labelled and len(shown) >= len(labelled) / 2, (len(shown), len(labelled))
+    for i in labelled:
+        tip = scene.edge_items_by_edge[i][0].toolTip()
+        assert scene.edge_labels[i].text() in tip
+        assert (HIDDEN_NOTE in tip) == (i not in shown)
+
+
+@pytest.mark.parametrize("name", ["transformer6", "lstm100", "two_layer_single_sample.py"])
+def test_names_show_between_full_detail_and_overview(qapp, name):
+    from graphviz_app.ui.scene_items import NodeItem
+
+    graph = graph_of(name)
+    scene = scene_of(graph, layout_of(graph))
+    for lod in (0.3, 0.2, 0.13):
+        for item in scene.items():
+            if isinstance(item, NodeItem):
+                runs = item.text_runs(lod)
+                assert runs, f"{item.node.label} shows nothing at zoom {lod}"
+                shown = runs[0][0].rstrip("…")
+                assert len(shown) >= min(3, len(item.node.label)) and item.node.label.startswith(shown)
