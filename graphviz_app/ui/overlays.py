@@ -146,10 +146,10 @@ class FlowLegend(QWidget):
         # label and a gap between neighbouring ticks.
         bar_w = max(300.0, (len(ticks) - 1) * (tick_w + 12))
         entries_w = sum(self.SWATCH + 4 + fm.horizontalAdvance(label) + 12 for _, label in self._labels()) - 12
-        title_w = fm.horizontalAdvance(self.TITLE)
+        title_w = max(fm.horizontalAdvance(self.TITLE), fm.horizontalAdvance(gradflow.GROUP_RULE))
         inner = max(bar_w + tick_w, entries_w, title_w)
         bar_h = max(10.0, round(line * 0.8))
-        height = self.PAD + line + 3 + bar_h + 3 + line + 6 + line + self.PAD
+        height = self.PAD + line + 3 + bar_h + 3 + line + 6 + line + 4 + line + self.PAD
         return {"fm": fm, "line": line, "tick_w": tick_w, "bar_w": inner - tick_w, "bar_h": bar_h,
                 "width": inner + 2 * self.PAD, "height": height}
 
@@ -221,6 +221,8 @@ class FlowLegend(QWidget):
             w = fm.horizontalAdvance(label)
             p.drawText(QRectF(x + self.SWATCH + 4, y, w + 2, line), Qt.AlignLeft | Qt.AlignVCenter, label)
             x += self.SWATCH + 4 + w + 12
+        p.drawText(QRectF(left, y + line + 4, self.width() - 2 * left, line), Qt.AlignLeft | Qt.AlignVCenter,
+                   gradflow.GROUP_RULE)  # how a collapsed module's box is coloured
 
 
 class SearchBar(QWidget):

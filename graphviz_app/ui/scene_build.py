@@ -292,7 +292,7 @@ class GraphScene(QGraphicsScene):
     _edges_flowed = False
 
     def _apply_flow(self, item: NodeItem) -> None:
-        norm = gradflow.node_norm(item.node)
+        norm = gradflow.box_norm(item.node, item.members)
         item.flow_class = gradflow.classify(norm)
         item.flow = gradflow.color_for_norm(norm)
         item.restyle()

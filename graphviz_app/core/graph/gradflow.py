@@ -62,6 +62,33 @@ def node_norm(node: Node) -> float | None:
     return max(vals)
 
 
+LOG_MID = (LOG_LO + LOG_HI) / 2  # the middle of the colour ramp (1e-2)
+GROUP_RULE = "collapsed boxes: worst gradient inside"
+
+
+def worst_norm(nodes: Iterable[Node]) -> float | None:
+    """The colouring's norm for a collapsed box: of its nodes' norms, the worst one,
+    the farthest (in log10) from the middle of the ramp; so a vanishing, exploding or
+    non-finite gradient anywhere inside shows on the box. None when nothing flowed."""
+    worst, far = None, -1.0
+    for n in nodes:
+        v = node_norm(n)
+        if v is None:
+            continue
+        if math.isnan(v) or math.isinf(v):
+            return float("nan")
+        d = math.inf if v <= 0 else abs(math.log10(v) - LOG_MID)
+        if d > far:
+            worst, far = v, d
+    return worst
+
+
+def box_norm(node: Node, members: Iterable[Node] = ()) -> float | None:
+    """The norm a drawn box is coloured by: its node's, or for a collapsed module
+    (``members``: the nodes it holds) :func:`worst_norm` of them."""
+    return worst_norm(members) if members else node_norm(node)
+
+
 def log_norm(norm: float | None) -> float | None:
     """log10 of a norm (0 maps to -inf); None stays None, NaN stays NaN."""
     if norm is None:
