@@ -30,6 +30,7 @@ pg.setConfigOptions(antialias=False)
 
 FEW_POINTS = 50  # up to this many points per curve, each point is drawn as a dot
 MIN_STEPS_SHOWN = 5  # the x axis spans at least this many steps (one point is not a range)
+PLOT_MIN_H = 150  # px: a plot this tall shows 3-4 labelled ticks up its axis
 # One colour per layer curve, distinct and readable on the light and the dark background.
 CURVE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#6b8ff0", "#f0a030"]
@@ -117,7 +118,7 @@ class PlotAxis(pg.AxisItem):
         per_decade = size / span
         gap = self._min_gap()
         first, last = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
-        if last >= first + 1 or per_decade < 3 * gap:
+        if last >= first + 2 or per_decade < 2 * gap:  # else 1-2-5 ticks: at least three labels
             stride = max(1, math.ceil(gap / max(per_decade, 1e-9)))
             start = math.ceil(first / stride) * stride
             return [(float(stride), [float(e) for e in range(start, last + 1, stride)])]
@@ -570,6 +571,8 @@ class PlotsPanel(QWidget):
         nl.setSpacing(0)
         nl.addWidget(self.norms, 1)
         nl.addWidget(self.norms.legend)
+        self.loss.setMinimumHeight(PLOT_MIN_H)  # room for several labelled ticks on each axis
+        norms_box.setMinimumHeight(PLOT_MIN_H)
         split.addWidget(self.loss)
         split.addWidget(norms_box)
         split.setStretchFactor(0, 1)
