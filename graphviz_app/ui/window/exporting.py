@@ -10,6 +10,20 @@ from PySide6.QtWidgets import (
     QInputDialog,
 )
 
+FILTERS = (("png", "PNG image (*.png)"), ("svg", "SVG vector image (*.svg)"), ("pdf", "PDF document (*.pdf)"),
+           ("dot", "Graphviz DOT (*.dot)"), ("json", "Snapshot JSON (*.json)"))
+
+
+def chosen_format(path: str, selected: str) -> tuple[str, str]:
+    """(path, format) for what the save dialog returned: the format the file's suffix
+    names, else the selected filter's (its suffix then added to the path)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    known = dict(FILTERS)
+    if suffix in known:
+        return path, suffix
+    fmt = next((f for f, label in FILTERS if label == selected), "png")
+    return f"{path}.{fmt}", fmt
+
 
 class Exporter(QObject):
     """Writes the view or the graph to a file. ``w`` is the main window."""
@@ -31,13 +45,12 @@ class Exporter(QObject):
 
     def export_graph_dialog(self) -> None:
         path, selected = QFileDialog.getSaveFileName(
-            self.w, "Export graph", "graph.png",
-            "PNG image (*.png);;SVG vector image (*.svg);;PDF document (*.pdf);;Graphviz DOT (*.dot);;Snapshot JSON (*.json)",
-        )
+            self.w, "Export graph", "graph.png", ";;".join(label for _, label in FILTERS))
         if not path:
             return
+        path, fmt = chosen_format(path, selected)
         scale = None
-        if path.lower().endswith(".png") or selected.startswith("PNG"):
+        if fmt == "png":  # the only format with a question of its own: the resolution
             try:
                 last = float(self.w.settings.value("export/png_scale", 2.0))
             except (TypeError, ValueError):
@@ -47,7 +60,7 @@ class Exporter(QObject):
             if not ok:
                 return
             self.w.settings.setValue("export/png_scale", scale)
-        self.export_graph(path, scale=scale)
+        self.export_graph(path, fmt=fmt, scale=scale)
 
     def export_graph(self, path: str, fmt: str | None = None, scale: float | None = None) -> bool:
         """The whole graph in the format its suffix (or ``fmt``) names (PNG at ``scale``)."""
