@@ -22,17 +22,22 @@ PNG_QUALITY = 70  # zlib level 2: within a few percent of the default size, much
 MAX_PDF_POINTS = 14400.0  # 200 inches: the largest page PDF readers accept
 
 
-def _scene(graph: Graph, layout, colors: Colors) -> GraphScene:
+def _scene(graph: Graph, layout, colors: Colors, color_mode: str = "kind") -> GraphScene:
     scene = GraphScene(colors)
     scene.set_graph(graph, layout)
+    if color_mode != "kind":
+        scene.set_color_mode(color_mode)
+    scene.place_edge_labels()  # now: no event loop turn comes before the picture is taken
     return scene
 
 
-def render_png(graph: Graph, layout, path: str | Path, scale: float = 2.0, colors: Colors = LIGHT) -> Path:
-    """The whole graph as a PNG, ``scale`` pixels per scene unit (reduced for huge graphs)."""
+def render_png(graph: Graph, layout, path: str | Path, scale: float = 2.0, colors: Colors = LIGHT,
+               color_mode: str = "kind") -> Path:
+    """The whole graph as a PNG, ``scale`` pixels per scene unit (reduced for huge graphs);
+    ``color_mode`` "flow" colours it by gradient norm."""
     if not scale > 0:
         raise ValueError(f"scale must be positive, not {scale!r}")
-    scene = _scene(graph, layout, colors)
+    scene = _scene(graph, layout, colors, color_mode)
     rect = scene.sceneRect()
     w, h = rect.width() * scale, rect.height() * scale
     if w * h > MAX_PIXELS:  # keep huge graphs within what a PNG viewer opens
