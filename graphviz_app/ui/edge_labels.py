@@ -11,13 +11,36 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsSimpleTextItem
+
+from .scene_items import NodeItem
 
 FANOUT_LABELS = 6  # more labelled out-edges than this at one node: tool tips only
 SPOTS = (0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85)  # fractions of the edge's length
 GAP = 3.0  # clearance from the curve and from boxes
 CELL = 120.0  # grid cell for the overlap look-ups
 HIDDEN_NOTE = "(label hidden: no room beside the edge here; the Inspector lists every value)"
+
+
+class EdgeLabel(QGraphicsSimpleTextItem):
+    """An edge's value, on a patch of the background so a curve under it does not
+    strike it through."""
+
+    backdrop = QColor(255, 255, 255, 210)
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(self.backdrop)
+        painter.drawRect(self.boundingRect())
+        super().paint(painter, option, widget)
+
+    def set_backdrop(self, color: str) -> None:
+        c = QColor(color)
+        c.setAlpha(210)
+        self.backdrop = c
+        self.update()
 
 
 class _Grid:
@@ -61,8 +84,6 @@ def _candidates(points, w: float, h: float):
 
 def place_labels(scene) -> int:
     """Place or hide every edge label of ``scene``; the number hidden."""
-    from .scene_items import NodeItem
-
     boxes, placed = _Grid(), _Grid()
     for items in scene.items_by_id.values():
         for it in items:

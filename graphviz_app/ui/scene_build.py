@@ -19,13 +19,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QGraphicsScene,
-    QGraphicsSimpleTextItem,
 )
 
 from ..core.graph import gradflow
 from ..core.graph.model import Graph, Node
 from ..core.graph.summary import format_summary
 from ..core.system import memory
+from .edge_labels import EdgeLabel, place_labels
 from .fonts import box_font
 from .overview import (
     Overview,
@@ -70,7 +70,7 @@ class GraphScene(QGraphicsScene):
         self.items_by_id: dict[str, list[NodeItem]] = {}  # drawn box id -> items
         self.edge_items: list[EdgeItem] = []
         self.edge_items_by_edge: dict[int, list[EdgeItem]] = {}
-        self.edge_labels: dict[int, QGraphicsSimpleTextItem] = {}
+        self.edge_labels: dict[int, EdgeLabel] = {}
         self.out_edges: dict[str, list[int]] = {}  # node id -> indices into graph.edges
         self.in_edges: dict[str, list[int]] = {}
         self.current: str | None = None
@@ -222,8 +222,9 @@ class GraphScene(QGraphicsScene):
             batch.append(item)
             by_edge.setdefault(de.edge, []).append(item)
             if small and de.edge >= 0:
-                label = QGraphicsSimpleTextItem("")
+                label = EdgeLabel("")
                 label.setBrush(QColor(self.colors.grad_text))
+                label.set_backdrop(self.colors.background)
                 label.setFont(box_font(EDGE_LABEL_PX))
                 label.setVisible(False)  # until placed (edge_labels.place_labels)
                 label.setZValue(2)
@@ -256,6 +257,7 @@ class GraphScene(QGraphicsScene):
             e.set_active(False)
         for lab in self.edge_labels.values():
             lab.setBrush(QColor(colors.grad_text))
+            lab.set_backdrop(colors.background)
         if self.current is not None:
             self.set_current(self.current)
         self.overview.warm_up()
@@ -342,8 +344,6 @@ class GraphScene(QGraphicsScene):
     def place_edge_labels(self) -> int:
         """Lay the edge labels out clear of the boxes and of each other (the ones with
         no room go into their edge's tool tip); how many were hidden."""
-        from .edge_labels import place_labels
-
         self._labels_due = False
         return place_labels(self) if self.drawn is not None else 0
 
