@@ -91,6 +91,7 @@ def place_labels(scene) -> int:
                 boxes.add(it.mapRectToScene(it._rect).adjusted(-GAP, -GAP, GAP, GAP))
     crowded = _crowded(scene)
     hidden = 0
+    scene.hidden_labels_at = at = {}  # node id -> how many of its out-edges lost their label
     for i, label in scene.edge_labels.items():
         text = label.text()
         edges = scene.edge_items_by_edge.get(i, ())
@@ -107,6 +108,8 @@ def place_labels(scene) -> int:
         if spot is None:
             label.setVisible(False)
             hidden += 1
+            src = scene.drawn.edges[i].src
+            at[src] = at.get(src, 0) + 1
             continue
         label.setPos(spot.topLeft() - br.topLeft())
         label.setVisible(True)

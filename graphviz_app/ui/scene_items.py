@@ -122,6 +122,10 @@ class NodeItem(QGraphicsRectItem):
             lines.append(self.detail)
         if self.flow_class in FLOW_PROBLEMS:
             lines.append(f"gradient {self.flow_class}")
+        hidden = getattr(self.scene(), "hidden_labels_at", {}).get(n.id, 0)
+        if hidden:
+            lines.append(f"{hidden} edge label{'s' if hidden > 1 else ''} hidden here (too many to place): "
+                         "hover an edge, or see the Inspector")
         return "\n".join(lines)
 
     def sceneEvent(self, event):

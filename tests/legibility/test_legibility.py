@@ -76,6 +76,9 @@ def test_edge_labels_are_placed_or_moved_to_tooltips(qapp, name):
         tip = scene.edge_items_by_edge[i][0].toolTip()
         assert scene.edge_labels[i].text() in tip
         assert (HIDDEN_NOTE in tip) == (i not in shown)
+        if i not in shown:
+            src = scene.drawn.edges[i].src
+            assert "hidden here" in scene.items_for(src)[0].tooltip_text()
 
 
 @pytest.mark.parametrize("name", ["transformer6", "lstm100", "two_layer_single_sample.py"])
