@@ -132,7 +132,14 @@ def to_dict(graph: Graph) -> dict[str, Any]:
 def dump_bytes(graph: Graph, indent: int | None = None) -> bytes:
     """The snapshot as UTF-8 JSON: orjson (C, compact) when installed and no indent is
     asked for, else the standard library (same document either way)."""
-    doc = to_dict(graph)
+    return encode_json(to_dict(graph), indent=indent, safe=True)
+
+
+def encode_json(doc: Any, indent: int | None = None, safe: bool = False) -> bytes:
+    """Any document as strict UTF-8 JSON by the snapshot's rules (non-finite numbers as
+    strings, other objects as ``str``); ``safe``: ``doc`` is already encoded so."""
+    if not safe:
+        doc = _enc(doc)
     if indent is None:
         try:
             import orjson
