@@ -20,6 +20,7 @@ from .scene_items import NodeItem
 FANOUT_LABELS = 6  # more labelled out-edges than this at one node: tool tips only
 SPOTS = (0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85)  # fractions of the edge's length
 GAP = 3.0  # clearance from the curve and from boxes
+LABEL_GAP = 6.0  # clearance between two labels side by side
 CELL = 120.0  # grid cell for the overlap look-ups
 HIDDEN_NOTE = "(label hidden: no room beside the edge here; the Inspector lists every value)"
 
@@ -113,7 +114,7 @@ def place_labels(scene) -> int:
             continue
         label.setPos(spot.topLeft() - br.topLeft())
         label.setVisible(True)
-        placed.add(spot)
+        placed.add(spot.adjusted(-LABEL_GAP, -1, LABEL_GAP, 1))  # neighbours do not read as one
     return hidden
 
 

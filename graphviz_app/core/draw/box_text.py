@@ -9,7 +9,7 @@ in a second slot under it; both centred, ``text_metrics.PAD_X`` clear of either 
 from __future__ import annotations
 
 from ..graph.model import LEAF, Node
-from ..graph.summary import format_summary
+from ..graph.summary import MAX_VALUES, format_summary
 from . import text_metrics as tm
 
 LINE_H = 16.0  # a slot's height (a 12 px line is 14 high)
@@ -49,14 +49,29 @@ def export_detail(node: Node, inside: int | None = None) -> str:
     return node.module or ""
 
 
+def grad_reserve(node: Node) -> str:
+    """The numbers line a leaf's ``.grad`` will likely need, before backward ran: its
+    values for a small tensor (up to six shown), else its shape and norm."""
+    shape = (node.variable or {}).get("shape") or []
+    numel = 1
+    for d in shape:
+        numel *= int(d)
+    if numel <= MAX_VALUES:
+        return "grad = [" + ", ".join(["-0.0000"] * min(numel, 6)) + "]"
+    return f"grad = [{'×'.join(str(d) for d in shape)}] ‖·‖=0.0000"
+
+
 def box_size(node: Node) -> tuple[float, float]:
-    """Room for the node's name and its numbers line, the scene's or the exports'
-    (wider lines are elided, the full text is in the tool tip and the Inspector)."""
+    """Room for the node's name and its numbers line, the scene's or the exports', and
+    for a leaf the gradient it will get (wider lines are elided, the full text is in
+    the tool tip and the Inspector)."""
     if node.kind == "group":
-        detail = GROUP_RESERVE
+        lines = [GROUP_RESERVE]
     else:
-        a, b = node_detail(node), export_detail(node)
-        detail = a if tm.text_width(a, tm.DETAIL_PX) >= tm.text_width(b, tm.DETAIL_PX) else b
+        lines = [node_detail(node), export_detail(node)]
+        if node.kind == LEAF and node.grad is None:
+            lines.append(grad_reserve(node))
+    detail = max(lines, key=lambda t: tm.text_width(t, tm.DETAIL_PX))
     return tm.box_width(node.label, detail), tm.BOX_H
 
 

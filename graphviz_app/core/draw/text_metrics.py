@@ -16,7 +16,7 @@ FAMILY = "DejaVu Sans"
 LABEL_PX = 12.0  # a box's first line (bold): the node's name
 DETAIL_PX = 11.0  # its second line: the numbers
 PAD_X = 8.0  # room between the text and each side of a box
-MIN_W = 90.0
+MIN_W = 140.0  # room for a short numbers line ("in 4×16 ‖·‖=0.0444") on any box
 MAX_W = 460.0  # wider text is elided (the full text is in the tool tip and the Inspector)
 BOX_H = 42.0
 ELLIPSIS = "…"
