@@ -53,8 +53,30 @@ class BuilderDialog(QDialog):
         self.resize(760, 520)
         self.spec = spec or default_spec("two moons")
         outer = QHBoxLayout(self)
+        outer.addWidget(self._build_layers_box(), 3)
+        right = QVBoxLayout()
+        right.addWidget(self._build_form_box())
+        self.check_label = QLabel("", self)
+        self.check_label.setObjectName("builderCheck")
+        self.check_label.setWordWrap(True)
+        self.check_label.setMinimumHeight(60)
+        self.check_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        right.addWidget(self.check_label)
+        right.addStretch(1)
+        right.addLayout(self._build_buttons())
+        outer.addLayout(right, 2)
 
-        # Layers.
+        self._load(self.spec)
+        self.data_combo.currentTextChanged.connect(self._dataset_changed)
+        for w in (self.loss_combo, self.opt_combo):
+            w.currentTextChanged.connect(self._update)
+        self.lr_spin.valueChanged.connect(self._update)
+        self.steps_spin.valueChanged.connect(self._update)
+        self.name_edit.textChanged.connect(self._update)
+
+    # ------------------------------------------------------------------ layout
+    def _build_layers_box(self) -> QGroupBox:
+        """The layer list with its add / parameter / move / remove controls."""
         lbox = QGroupBox("Layers (input at the top)", self)
         ll = QVBoxLayout(lbox)
         self.layer_list = QListWidget(lbox)
@@ -86,10 +108,10 @@ class BuilderDialog(QDialog):
             b.clicked.connect(slot)
             row.addWidget(b)
         ll.addLayout(row)
-        outer.addWidget(lbox, 3)
+        return lbox
 
-        # Data and training.
-        right = QVBoxLayout()
+    def _build_form_box(self) -> QGroupBox:
+        """Name, data set, loss, optimizer, learning rate and steps."""
         form_box = QGroupBox("Data and training", self)
         form = QFormLayout(form_box)
         self.name_edit = QLineEdit(self.spec.name, form_box)
@@ -110,14 +132,10 @@ class BuilderDialog(QDialog):
         for label, w in (("Name", self.name_edit), ("Data set", self.data_combo), ("Loss", self.loss_combo),
                          ("Optimizer", self.opt_combo), ("Learning rate", self.lr_spin), ("Steps", self.steps_spin)):
             form.addRow(label, w)
-        right.addWidget(form_box)
-        self.check_label = QLabel("", self)
-        self.check_label.setObjectName("builderCheck")
-        self.check_label.setWordWrap(True)
-        self.check_label.setMinimumHeight(60)
-        self.check_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        right.addWidget(self.check_label)
-        right.addStretch(1)
+        return form_box
+
+    def _build_buttons(self) -> QHBoxLayout:
+        """Run in App, Save as Scenario… and Close."""
         row = QHBoxLayout()
         self.run_button = QPushButton("Run in App", self)
         self.run_button.setObjectName("builderRun")
@@ -131,16 +149,7 @@ class BuilderDialog(QDialog):
         row.addWidget(self.run_button)
         row.addWidget(self.save_button)
         row.addWidget(close)
-        right.addLayout(row)
-        outer.addLayout(right, 2)
-
-        self._load(self.spec)
-        self.data_combo.currentTextChanged.connect(self._dataset_changed)
-        for w in (self.loss_combo, self.opt_combo):
-            w.currentTextChanged.connect(self._update)
-        self.lr_spin.valueChanged.connect(self._update)
-        self.steps_spin.valueChanged.connect(self._update)
-        self.name_edit.textChanged.connect(self._update)
+        return row
 
     # ------------------------------------------------------------------ spec
     def _load(self, spec: ModelSpec) -> None:

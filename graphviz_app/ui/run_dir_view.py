@@ -104,8 +104,20 @@ class RunDirView(QWidget):
         self._last_data_time: float | None = None
         self._quiet = False
         self._items: dict[int, QListWidgetItem] = {}
+        self._build_controls()
+        self._build_plot()
+        self.list = QListWidget()
+        self.list.setToolTip("Snapshots of this run: click one to open it")
+        self.list.itemClicked.connect(self._on_item_clicked)  # mouse
+        self.list.currentItemChanged.connect(self._on_current_changed)  # keyboard
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self._lay_out()
+        self._setup_following(poll_ms, watch)
 
-        # --- widgets
+    # ------------------------------------------------------------------ construction
+    def _build_controls(self) -> None:
+        """The title and the rank / log-scale / follow-latest controls above the plot."""
         self.title = QLabel("No run directory open")
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.rank_box = QComboBox()
@@ -117,6 +129,8 @@ class RunDirView(QWidget):
         self.log_box = QCheckBox("Log scale")
         self.log_box.toggled.connect(self._on_log_toggled)
 
+    def _build_plot(self) -> None:
+        """The loss curve, its snapshot markers and the cursor at the open snapshot."""
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
         self.plot.setLabel("left", "loss")
@@ -136,14 +150,8 @@ class RunDirView(QWidget):
         self.plot.scene().sigMouseClicked.connect(self._on_plot_clicked)
         self.plot.setToolTip("Click the curve to open the nearest snapshot")
 
-        self.list = QListWidget()
-        self.list.setToolTip("Snapshots of this run: click one to open it")
-        self.list.itemClicked.connect(self._on_item_clicked)  # mouse
-        self.list.currentItemChanged.connect(self._on_current_changed)  # keyboard
-
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-
+    def _lay_out(self) -> None:
+        """Controls on top, plot over snapshot list in a splitter, status line below."""
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.rank_box)
@@ -160,7 +168,9 @@ class RunDirView(QWidget):
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
 
-        # --- live following
+    def _setup_following(self, poll_ms: int, watch: bool) -> None:
+        """The file watcher (when ``watch``), its debounce, the fallback poll and the
+        coalesced redraw: new log lines and snapshots show without a reopen."""
         self.watcher: QFileSystemWatcher | None = None
         if watch:
             self.watcher = QFileSystemWatcher(self)

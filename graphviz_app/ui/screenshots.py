@@ -90,29 +90,8 @@ def _open(app, w, path) -> None:
     _settle(app)
 
 
-def main(outdir: str | None = None) -> int:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    tmp = Path(tempfile.mkdtemp())
-    os.environ["GRAPHVIZ_APP_SETTINGS"] = str(tmp / "shots.ini")
-    out = Path(outdir or ROOT / "resources" / "screenshots")
-    out.mkdir(parents=True, exist_ok=True)
-    from .app import get_app
-    from .main_window import MainWindow
-
-    app = get_app()
-    w = MainWindow()
-    w.resize(1400, 860)
-    w.show()
-    written = []
-
-    def shot(name: str, widget=None) -> None:
-        _settle(app, 10)
-        path = out / name
-        (widget or w).grab().save(str(path))
-        written.append(path)
-        print(f"wrote {path}")
-
-    # 1. Paused mid-backward, and the inspector's chain rule on PowBackward0.
+def _shoot_chain_rule(app, w, shot) -> None:
+    """Paused mid-backward, and the inspector's chain rule on PowBackward0."""
     _open(app, w, ROOT / "examples" / "chain_rule.py")
     paused: list[str] = []
     w.controller.node_paused.connect(paused.append)
@@ -127,7 +106,9 @@ def main(outdir: str | None = None) -> int:
     w.controller.abort()
     _wait(app, lambda: not w.controller.backward_running)
 
-    # 2. Gradient-flow colouring on a small sigmoid MLP: exploding at the top, vanishing below.
+
+def _shoot_gradient_flow(app, w, tmp: Path, shot) -> None:
+    """Gradient-flow colouring on a small sigmoid MLP: exploding at the top, vanishing below."""
     flow = tmp / "saturated_sigmoid.py"
     flow.write_text(FLOW)
     _open(app, w, flow)
@@ -146,8 +127,10 @@ def main(outdir: str | None = None) -> int:
     w.act_flow.setChecked(False)
     w.act_edge_norms.setChecked(False)
 
-    # 3. The builder dialog.
-    w.open_builder()
+
+def _shoot_builder(app, w, shot) -> None:
+    """The builder dialog with a few layers added."""
+    w.opening.open_builder()
     _settle(app)
     dlg = w.builder
     dlg.layer_list.setCurrentRow(1)
@@ -159,8 +142,10 @@ def main(outdir: str | None = None) -> int:
     dlg.run_requested.disconnect()
     dlg.close()
 
-    # 4. Training with the loss plot.
-    from .. import __file__ as _pkg  # noqa: F401
+
+def _shoot_training(app, w, shot) -> None:
+    """Training with the loss plot."""
+    from PySide6.QtCore import Qt
 
     _open(app, w, ROOT / "examples" / "exercise_xor.py")
     w.steps_spin.setValue(300)
@@ -173,10 +158,35 @@ def main(outdir: str | None = None) -> int:
     w.plots.loss.flush()
     w.plots.norms.flush()
     w.docks["plots"].raise_()
-    w.resizeDocks([w.docks["inspector"], w.docks["plots"]], [260, 560], __import__("PySide6.QtCore").QtCore.Qt.Vertical)
+    w.resizeDocks([w.docks["inspector"], w.docks["plots"]], [260, 560], Qt.Vertical)
     _settle(app, 40)
     shot("training_loss_plot.png")
 
+
+def main(outdir: str | None = None) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = Path(tempfile.mkdtemp())
+    os.environ["GRAPHVIZ_APP_SETTINGS"] = str(tmp / "shots.ini")
+    out = Path(outdir or ROOT / "resources" / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    from .app import get_app
+    from .main_window import MainWindow
+
+    app = get_app()
+    w = MainWindow()
+    w.resize(1400, 860)
+    w.show()
+
+    def shot(name: str, widget=None) -> None:
+        _settle(app, 10)
+        path = out / name
+        (widget or w).grab().save(str(path))
+        print(f"wrote {path}")
+
+    _shoot_chain_rule(app, w, shot)
+    _shoot_gradient_flow(app, w, tmp, shot)
+    _shoot_builder(app, w, shot)
+    _shoot_training(app, w, shot)
     w.close()
     return 0
 
