@@ -61,17 +61,38 @@ def grad_reserve(node: Node) -> str:
     return f"grad = [{'×'.join(str(d) for d in shape)}] ‖·‖=0.0000"
 
 
+WIDE_VALUES = 36  # a line listing this many values ("0, " at least 14 px each) passes MAX_W
+SHOWN_PER_DIM = 6
+
+
+def _surely_too_wide(node: Node) -> bool:
+    """Whether a numbers line lists so many values that it will be elided anyway (so
+    sizing skips formatting it: that took most of a relayout's sizing after backward)."""
+    for s in (node.grad, *(node.grad_inputs or ()), *(node.grad_outputs or ())):
+        if s is not None and "values" in s:
+            n = 1
+            for d in s.get("shape", ()):
+                n *= min(int(d), SHOWN_PER_DIM)  # format_summary lists the first six per level
+            if n >= WIDE_VALUES:
+                return True
+    return False
+
+
 def box_size(node: Node) -> tuple[float, float]:
     """Room for the node's name and its numbers line, the scene's or the exports', and
     for a leaf the gradient it will get (wider lines are elided, the full text is in
     the tool tip and the Inspector)."""
     if node.kind == "group":
         lines = [GROUP_RESERVE]
+    elif _surely_too_wide(node):
+        return tm.box_width(node.label, "", wide=True), tm.BOX_H
     else:
-        lines = [node_detail(node), export_detail(node)]
+        lines = [node_detail(node)]
+        if node.kind != LEAF and (node.exec_order is None or node.grad_inputs is None):
+            lines.append(export_detail(node))  # else "in … → out X" is wider than "sends X"
         if node.kind == LEAF and node.grad is None:
             lines.append(grad_reserve(node))
-    detail = max(lines, key=lambda t: tm.text_width(t, tm.DETAIL_PX))
+    detail = max(lines, key=lambda t: tm.text_width(t[: tm.MEASURE_CHARS], tm.DETAIL_PX))
     return tm.box_width(node.label, detail), tm.BOX_H
 
 

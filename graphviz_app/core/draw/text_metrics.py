@@ -20,6 +20,7 @@ MIN_W = 140.0  # room for a short numbers line ("in 4×16 ‖·‖=0.0444") on a
 MAX_W = 460.0  # wider text is elided (the full text is in the tool tip and the Inspector)
 BOX_H = 42.0
 ELLIPSIS = "…"
+MEASURE_CHARS = 180  # this many of the narrowest character already pass MAX_W at DETAIL_PX
 
 _TABLES = {False: dict(zip(_data.CHARS, _data.REGULAR)), True: dict(zip(_data.CHARS, _data.BOLD))}
 _WIDEST = {b: max(t.values(), default=0.65) for b, t in _TABLES.items()}
@@ -52,9 +53,13 @@ def elide(text: str, px: float, bold: bool, width: float) -> str:
     return text[:cut].rstrip() + ELLIPSIS if cut else ""
 
 
-def box_width(label: str, detail: str = "") -> float:
-    """The width a box needs for its name (bold) and its numbers line, within MIN_W..MAX_W."""
-    need = max(text_width(label, LABEL_PX, True), text_width(detail, DETAIL_PX, False))
+def box_width(label: str, detail: str = "", wide: bool = False) -> float:
+    """The width a box needs for its name (bold) and its numbers line, within MIN_W..MAX_W
+    (``wide``: a numbers line known to need MAX_W)."""
+    if wide:
+        return MAX_W
+    need = max(text_width(label[:MEASURE_CHARS], LABEL_PX, True),
+               text_width(detail[:MEASURE_CHARS], DETAIL_PX, False))
     return min(max(need + 2 * PAD_X + 2.0, MIN_W), MAX_W)
 
 
