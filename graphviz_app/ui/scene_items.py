@@ -252,7 +252,12 @@ class NodeItem(QGraphicsRectItem):
         if lod < DETAIL_LOD:
             px = min(NAME_MAX_PX, max(tm.LABEL_PX, NAME_MIN_SCREEN_PX / lod))
             slot = QRectF(l1, -self.h / 2, w1, self.h)
-            return [(bt.fitted(self.node.label, self.w, True, px), slot, box_font(px, True), False)]
+            name = self.node.label
+            for size in (px, px * 0.8, px * 0.65):  # a smaller font before a cut name
+                text = bt.fitted_name(name, self.w, size)
+                if not text.endswith(tm.ELLIPSIS):
+                    return [(text, slot, box_font(size, True), False)]
+            return [(bt.fitted_name(name, self.w, px), slot, box_font(px, True), False)]
         runs = [(bt.fitted(self.node.label, self.w, True, tm.LABEL_PX), QRectF(l1, t1, w1, h1),
                  box_font(tm.LABEL_PX, True), False)]
         if self.detail:

@@ -70,6 +70,9 @@ def _font(el, inherited: dict) -> QFont:
 
 def svg_texts(svg: str) -> tuple[list[Text], list[QRectF]]:
     """(every ``<text>`` of an SVG export, every node box), measured with Qt."""
+    from graphviz_app.ui.fonts import register_fonts
+
+    register_fonts()  # the font the SVG names, also where the system lacks it
     root = ET.fromstring(svg.encode())
     inherited = {k: v for k, v in root.attrib.items() if k.startswith("font")}
     texts, boxes = [], []

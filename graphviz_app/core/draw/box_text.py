@@ -106,3 +106,17 @@ def slots(w: float, h: float) -> tuple[tuple[float, float, float, float], tuple[
 def fitted(text: str, w: float, bold: bool, px: float) -> str:
     """``text`` elided to the text width of a box ``w`` wide."""
     return tm.elide(text, px, bold, w - 2 * tm.PAD_X - 1.0)
+
+
+def fitted_name(name: str, w: float, px: float) -> str:
+    """A box's name (bold, ``px``) fitted to a box ``w`` wide; a dotted module path that
+    does not fit keeps its last parts ("…0.self_attn"): they tell boxes apart."""
+    room = w - 2 * tm.PAD_X - 1.0
+    if tm.text_width(name, px, True) <= room or "." not in name:
+        return tm.elide(name, px, True, room)
+    parts = name.split(".")
+    for k in range(1, len(parts)):
+        tail = tm.ELLIPSIS + ".".join(parts[k:])
+        if tm.text_width(tail, px, True) <= room:
+            return tail
+    return tm.elide(name, px, True, room)
