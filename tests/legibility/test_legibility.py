@@ -95,3 +95,25 @@ def test_names_show_between_full_detail_and_overview(qapp, name):
                 label, shown = item.node.label, runs[0][0].strip("…")
                 assert len(shown) >= min(3, len(label)), (label, runs[0][0])
                 assert label.startswith(shown) or label.endswith("." + shown), (label, runs[0][0])
+
+
+def test_a_dense_fan_out_moves_its_labels_to_tooltips(qapp):
+    """A node feeding ten consumers: its ten labels would crowd it, so all go to tool tips."""
+    from graphviz_app.core.graph.model import LEAF, Edge, Graph, Node
+    from graphviz_app.ui.edge_labels import FANOUT_LABELS, HIDDEN_NOTE
+
+    s = {"shape": [4, 4, 16, 16], "norm": 0.00166}
+    n = 10
+    nodes = [Node(id="src", name="ScaledDotProductFlashAttentionForCpuBackward0", exec_order=0,
+                  grad_inputs=[s] * n, grad_outputs=[s])]
+    nodes += [Node(id=f"c{i}", name="AccumulateGrad", kind=LEAF, variable={"name": f"w{i}", "shape": [4]})
+              for i in range(n)]
+    graph = Graph(nodes=nodes, edges=[Edge("src", f"c{i}", i) for i in range(n)])
+    scene = scene_of(graph, layout_of(graph, collapsed=set()))
+    assert n > FANOUT_LABELS
+    for i in range(n):
+        assert not scene.edge_labels[i].isVisible()
+        assert HIDDEN_NOTE in scene.edge_items_by_edge[i][0].toolTip()
+    assert "10 edge labels hidden here" in scene.items_for("src")[0].tooltip_text()
+    texts, boxes = scene_texts(scene, 1.0)
+    assert_legible(texts, boxes, "dense fan-out")
