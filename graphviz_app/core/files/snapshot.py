@@ -39,12 +39,28 @@ def _enc_float(v: float) -> Any:
     return v
 
 
+_NUMBER_TYPES = frozenset((float, int))
+
+
+def _finite_numbers(v: list | tuple) -> bool:
+    """Whether ``v`` holds only finite plain floats and ints (checked at C speed: a
+    non-finite element, or an overflow, makes the sum non-finite)."""
+    if not v or not set(map(type, v)) <= _NUMBER_TYPES:
+        return False
+    try:
+        return math.isfinite(sum(v))
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _enc(v: Any) -> Any:
     if isinstance(v, float):
         return _enc_float(v)
     if isinstance(v, dict):
         return {str(k): _enc(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
+        if _finite_numbers(v):  # a values preview or a shape: nothing to encode
+            return list(v)
         return [_enc(x) for x in v]
     if v is None or isinstance(v, (str, bool, int)):
         return v

@@ -158,22 +158,45 @@ def _prepare(t: torch.Tensor) -> torch.Tensor:
 
 # Below this many tensors of one device and dtype, one at a time is as fast.
 _BATCH_MIN = 8
-# Tensors above this many elements are reduced on their own (no concatenated copy).
-_BATCH_MAX_NUMEL = 1 << 16
+# Tensors above this many elements are reduced on their own (chunked, see ``_stats``).
+_BATCH_MAX_NUMEL = CHUNK
+# Tensors up to this many elements are concatenated and reduced per segment; larger
+# ones get their own fused reductions (``segment_reduce`` runs at a few ns per element
+# on CPU, several times slower than ``aminmax``/``sum``, and the concatenation copies).
+_SEGMENT_MAX_NUMEL = 1024
 
 
-def _reduce_group(members: list[tuple[int, torch.Tensor]], uniq: list[torch.Tensor], done: list) -> None:
-    """One concatenation and one host transfer for a group of small tensors."""
-    fs = [f for _, f in members]
+def _segment_stats(fs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-tensor (min, max, sum) of small tensors: one concatenation, three reductions."""
     lengths = torch.tensor([f.numel() for f in fs], device=fs[0].device)
     flat = torch.cat([f.reshape(-1) for f in fs])
     mn = torch.segment_reduce(flat, "min", lengths=lengths)
     mx = torch.segment_reduce(flat, "max", lengths=lengths)
     sm = torch.segment_reduce(flat, "sum", lengths=lengths)
-    del flat
-    norms = torch.stack(torch._foreach_norm(fs)).to(sm.dtype)
+    return mn, mx, sm
+
+
+def _reduce_group(members: list[tuple[int, torch.Tensor]], uniq: list[torch.Tensor], done: list) -> None:
+    """A few fused reductions per tensor (or per batch of small ones), one host transfer."""
+    fs = [f for _, f in members]
+    small = [k for k, f in enumerate(fs) if f.numel() <= _SEGMENT_MAX_NUMEL]
+    large = [k for k, f in enumerate(fs) if f.numel() > _SEGMENT_MAX_NUMEL]
+    cols: list[list[torch.Tensor]] = [[], [], []]  # min, max, sum; in the order small + large
+    if small:
+        for col, part in zip(cols, _segment_stats([fs[k] for k in small])):
+            col.append(part)
+    if large:
+        lo_hi = [torch.aminmax(fs[k]) for k in large]
+        cols[0].append(torch.stack([lo for lo, _ in lo_hi]))
+        cols[1].append(torch.stack([hi for _, hi in lo_hi]))
+        cols[2].append(torch.stack([fs[k].sum() for k in large]))
+    order = small + large
+    mn, mx, sm = (torch.cat(c) if len(c) > 1 else c[0] for c in cols)
+    lengths = torch.tensor([fs[k].numel() for k in order], device=fs[0].device)
+    norms = torch.stack(torch._foreach_norm([fs[k] for k in order])).to(sm.dtype)
     stats = torch.stack([norms, mn, mx, sm / lengths]).double().T.cpu().tolist()
-    for (i, f), (norm, lo, hi, mean) in zip(members, stats):
+    for k, (norm, lo, hi, mean) in zip(order, stats):
+        i, f = members[k]
         t = uniq[i]
         nonfinite = 0
         if not (math.isfinite(norm) and math.isfinite(mean) and math.isfinite(lo) and math.isfinite(hi)):
@@ -189,10 +212,11 @@ def summarize_batch(ts: Sequence[Any]) -> list[dict[str, Any] | None]:
     """Summaries of many tensors at once (``None`` stays ``None``).
 
     Tensors are deduplicated by identity (a gradient a node sends is the one its
-    consumer receives); small ones of one device and dtype are concatenated and
-    reduced per segment (``segment_reduce`` for min/max/sum, ``_foreach_norm`` for
-    norms), and all statistics come to the host in one transfer. Large, empty and
-    sparse tensors are summarised one by one (no concatenated copy). The non-finite
+    consumer receives). Per device and dtype, small tensors are concatenated and
+    reduced per segment (``segment_reduce``), larger ones get one ``aminmax`` and one
+    ``sum`` each, norms come from one ``_foreach_norm``, and all statistics reach the
+    host in one transfer. Tensors over ``CHUNK`` elements, empty and sparse ones are
+    summarised one by one (chunked, never densified). The non-finite
     count is only taken for tensors whose norm or sum is not finite. The same dict
     is returned for the same tensor.
     """
