@@ -9,6 +9,7 @@ the controller on a worker (``values_requested``), never on the GUI thread.
 
 from __future__ import annotations
 
+import cmath
 import html
 import math
 
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 from ..core.graph import gradflow
 from ..core.graph.explain import chain_rule, leaf_grad_note
 from ..core.graph.model import LEAF, Graph, Node
-from ..core.graph.summary import format_summary, format_value
+from ..core.graph.summary import format_summary, format_value, summary_values
 
 KIND_WORDS = {"op": "operation", "output": "output node", "leaf": "leaf"}
 
@@ -47,8 +48,9 @@ def _summary_html(s: dict | None) -> str:
     shape = "×".join(str(d) for d in s.get("shape", [])) or "scalar"
     parts.append(f"<span style='color:#777'>{shape} {html.escape(str(s.get('dtype')))} on {s.get('device')}</span>")
     if "values" not in s:
+        of = " of the magnitudes" if "complex" in str(s.get("dtype")) else ""  # as summarize() takes them
         parts.append(f"norm {_num(s.get('norm'))}, min {_num(s.get('min'))}, max {_num(s.get('max'))}, "
-                     f"mean {_num(s.get('mean'))}")
+                     f"mean {_num(s.get('mean'))}{of}")
     cls = gradflow.classify(s.get("norm") if not s.get("nonfinite") else float("nan"))
     if s.get("nonfinite"):
         parts.append(f"<span style='color:#d00000'><b>{s['nonfinite']} non-finite values (NaN/Inf)</b></span>")
@@ -177,7 +179,7 @@ def node_html(graph: Graph, node: Node, finished: bool = False, explanation: str
                 shape = "×".join(str(d) for d in v["shape"]) or "scalar"
                 text = f"tensor {shape} {v.get('dtype', '')}"
                 if "values" in v:
-                    text += f" = {format_value(v['values'])}"
+                    text += f" = {format_value(summary_values(v))}"
             else:
                 text = str(v)
             rows.append(f"<li><code>{html.escape(k)}</code>: {html.escape(text)[:200]}</li>")
@@ -261,16 +263,17 @@ class ValuesView(QWidget):
             a = p["array"]
             self.table.setRowCount(a.shape[0])
             self.table.setColumnCount(a.shape[1])
+            is_complex = np.iscomplexobj(a)
             for i in range(a.shape[0]):
                 for j in range(a.shape[1]):
-                    it = QTableWidgetItem(format_value(float(a[i, j]), 6))
+                    v = complex(a[i, j]) if is_complex else float(a[i, j])
+                    it = QTableWidgetItem(format_value(v, 6))
                     it.setFlags(it.flags() & ~Qt.ItemIsEditable)
-                    v = float(a[i, j])
-                    if not math.isfinite(v):
+                    if not (cmath.isfinite(v) if is_complex else math.isfinite(v)):
                         it.setForeground(Qt.red)
                     self.table.setItem(i, j, it)
             self.table.resizeColumnsToContents()
-            self.caption.setText(f"{title}: {shape}, all values")
+            self.caption.setText(f"{title}: {shape}, all values" + (" (complex)" if is_complex else ""))
             self.stack.setCurrentWidget(self.table)
         elif kind == "heatmap":
             w = self._image_widget()
@@ -282,15 +285,19 @@ class ValuesView(QWidget):
                 w.shown_shape = a.shape
             sr, sc = p.get("stride", (1, 1))
             extra = f" (every {sr}th row, {sc}th column)" if (sr, sc) != (1, 1) else ""
-            self.caption.setText(f"{title}: {shape} as a heatmap{extra}; blue negative, red positive, "
-                                 f"±{lim:.3g}")
+            if p.get("magnitude"):
+                self.caption.setText(f"{title}: {shape} complex, magnitudes as a heatmap{extra}; 0 to {lim:.3g}")
+            else:
+                self.caption.setText(f"{title}: {shape} as a heatmap{extra}; blue negative, red positive, "
+                                     f"±{lim:.3g}")
             self.stack.setCurrentWidget(w)
         elif kind == "hist":
             w = self._hist_widget()
             if "hist" in p:
                 counts, edges = p["hist"]
                 w.curve.setData(edges, counts)
-            self.caption.setText(f"{title}: {shape}, histogram of {p.get('numel')} values")
+            what = "complex values' magnitudes" if p.get("magnitude") else "values"
+            self.caption.setText(f"{title}: {shape}, histogram of {p.get('numel')} {what}")
             self.stack.setCurrentWidget(w)
         elif kind == "error":
             self.clear(f"Could not read the values: {p.get('error')}")

@@ -15,6 +15,8 @@ def tensor_payload(t) -> dict[str, Any]:
 
     ``table`` (values, up to 64), ``heatmap`` (a 2-D array, reduced to at most
     256×256 by striding) and, for big tensors, ``hist`` (counts and bin edges).
+    A complex tensor's table holds complex numbers; its heatmap and histogram show
+    magnitudes and say so (``"magnitude": True``).
     """
     import numpy as np
     import torch
@@ -24,18 +26,19 @@ def tensor_payload(t) -> dict[str, Any]:
     t = t.detach()
     if t.layout != torch.strided:
         t = t.to_dense()
-    if t.is_complex():
-        t = t.abs()
     shape = list(t.shape)
     out: dict[str, Any] = {"shape": shape, "numel": t.numel()}
     if t.numel() == 0:
         out["kind"] = "none"
         return out
     if t.numel() <= MAX_TABLE:
-        a = t.double().cpu().numpy()
+        a = (t.cdouble() if t.is_complex() else t.double()).cpu().numpy()
         out["kind"] = "table"
         out["array"] = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(-1, a.shape[-1])
         return out
+    if t.is_complex():  # a picture of complex numbers: their magnitudes
+        t = t.abs()
+        out["magnitude"] = True
     if t.dim() >= 2:
         m = t.reshape(-1, shape[-1])
         sr = max(1, (m.shape[0] + MAX_IMAGE - 1) // MAX_IMAGE)
