@@ -122,7 +122,12 @@ def test_model_snapshot_with_modules_and_sources_validates(tmp_path):
     assert snapshot.dumps(snapshot.load(path)) == snapshot.dumps(g)
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+# jsonschema takes minutes over scale_lstm's 10 MB document.
+_SLOW_EXAMPLES = {"scale_lstm"}
+
+
+@pytest.mark.parametrize("example", [pytest.param(p, marks=pytest.mark.slow) if p.stem in _SLOW_EXAMPLES else p
+                                     for p in EXAMPLES], ids=lambda p: p.stem)
 def test_every_example_snapshot_validates_and_reloads(example):
     torch.manual_seed(0)
     session = Session(load_scenario(example))
@@ -165,8 +170,11 @@ def test_schema_is_shipped_and_rejects_missing_keys():
         ("[]", "not a snapshot"),
         ('{"format": "other"}', "not a graphviz_app snapshot"),
         ('{"format": "graphviz_app.snapshot", "version": 99, "meta": {}, "nodes": [], "edges": []}', "newer"),
-        ('{"format": "graphviz_app.snapshot", "version": 1, "meta": {}, "nodes": [], '
+        ('{"format": "graphviz_app.snapshot", "version": 1, "meta": {"torch_version": "", "device": "cpu", '
+         '"scenario": "", "step": 0, "loss_history": []}, "nodes": [], '
          '"edges": [{"src": "a", "dst": "b", "slot": 0}]}', "names a node"),
+        ('{"format": "graphviz_app.snapshot", "version": 1, "meta": {}, "nodes": [], "edges": []}',
+         "required field 'meta.torch_version' is missing"),
     ],
 )
 def test_bad_files_give_plain_messages(text, words):

@@ -437,6 +437,7 @@ def _rss_mb():
         return int(f.read().split()[1]) * 4096 / 2**20
 
 
+@pytest.mark.slow
 def test_twenty_abort_rerun_cycles_leave_nothing_behind(monkeypatch):
     calls = [0]
     real = dbg_mod._get_ident

@@ -8,6 +8,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a 100,000-node chain per child process
+
 CHAIN = """
 import sys, torch
 from graphviz_app.core.graph.capture import capture
