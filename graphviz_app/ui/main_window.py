@@ -33,6 +33,7 @@ from .window.grouping import Grouping
 from .window.opening import Opening
 from .window.problems import ProblemsView
 from .window.search import Search
+from .window.step_back import StepBack
 from .window.training import TrainingView
 from .window.view_options import ViewOptions
 
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         self.context_menus = ContextMenus(self)
         self.problems_view = ProblemsView(self)
         self.debug_view = DebugView(self)
+        self.step_back = StepBack(self)
         self.training_view = TrainingView(self)
         self.search = Search(self)
         self.grouping = Grouping(self)
@@ -161,6 +163,9 @@ class MainWindow(QMainWindow):
         c.graph_ready.connect(self.on_graph_ready)
         c.node_paused.connect(self.debug_view.on_paused)
         c.backward_finished.connect(self.debug_view.on_finished)
+        c.graph_ready.connect(self.step_back.on_graph_ready)
+        c.node_paused.connect(self.step_back.on_paused)
+        c.backward_finished.connect(self.step_back.on_finished)
         c.loss_added.connect(self.loss_plot.add_point)
         c.busy_changed.connect(self.on_busy)
         c.failed.connect(self.show_error)

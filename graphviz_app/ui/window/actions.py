@@ -39,11 +39,12 @@ def build_actions(w) -> None:
     w.act_export_png = action(w, "Export View as &PNG…", w.exporter.export_view_dialog, "Ctrl+E", "export")
     w.act_export = action(w, "Export &Graph…", w.exporter.export_graph_dialog, "Ctrl+Shift+E")
     w.act_quit = action(w, "&Quit", w.close, QKeySequence.Quit)
+    live = w.step_back.live_first  # a rewound view (Step Back) goes back to the live point first
     w.act_rerun = action(
-        w, "Run &Forward Again", c.rerun, "Ctrl+R", "forward", "Run the forward pass again (adds a loss point)"
+        w, "Run &Forward Again", live(c.rerun), "Ctrl+R", "forward", "Run the forward pass again (adds a loss point)"
     )
     w.act_forward_step = action(
-        w, "Forward S&tep", c.forward_step, "F8", None, "Step the forward pass one module at a time"
+        w, "Forward S&tep", live(c.forward_step), "F8", None, "Step the forward pass one module at a time"
     )
     w.act_train = action(
         w,
@@ -81,7 +82,7 @@ def build_actions(w) -> None:
     w.act_debug_train = action(
         w,
         "&Debug Next Training Step",
-        c.debug_training_step,
+        live(c.debug_training_step),
         "Ctrl+Shift+D",
         None,
         "Run the next training step's backward node by node; training pauses after it",
@@ -95,15 +96,28 @@ def build_actions(w) -> None:
 
 def _debug_actions(w) -> None:
     c = w.controller
-    w.act_step = action(w, "Backward &Step", c.step, "F10", "step", "Run backward one node at a time")
-    w.act_step_into = action(
-        w, "Step &Into Module", c.step_into, "F11", None, "Forward stepping: one op. Backward: run to the next module"
+    live = w.step_back.live_first  # a rewound view (Step Back) goes back to the live point first
+    w.act_step = action(
+        w, "Backward &Step", w.step_back.step, "F10", "step",
+        "Run backward one node at a time (after Step Back: replay the recorded steps first)",
     )
-    w.act_continue = action(w, "&Continue", c.continue_, "F5", "continue", "Continue to the next breakpoint or the end")
-    w.act_run_end = action(w, "Run Backward to &End", c.run_to_end, "Ctrl+F5", "run")
-    w.act_run_to = action(w, "Run to Selected &Node", w.debug_view.run_to_selected, "Ctrl+F10")
-    w.act_abort = action(w, "&Abort", c.abort, "Shift+F5", "abort", "Abort the backward pass")
-    w.act_restart = action(w, "&Restart", c.restart, "Ctrl+Shift+F5", "restart", "Abort and run forward again")
+    w.act_step_back = action(
+        w, "Step &Back", w.step_back.step_back, "Shift+F10", None,
+        "Show the state just before the previous node ran (recorded values, nothing recomputed)",
+    )
+    w.act_step_into = action(
+        w, "Step &Into Module", live(c.step_into), "F11", None,
+        "Forward stepping: one op. Backward: run to the next module",
+    )
+    w.act_continue = action(
+        w, "&Continue", live(c.continue_), "F5", "continue", "Continue to the next breakpoint or the end"
+    )
+    w.act_run_end = action(w, "Run Backward to &End", live(c.run_to_end), "Ctrl+F5", "run")
+    w.act_run_to = action(w, "Run to Selected &Node", live(w.debug_view.run_to_selected), "Ctrl+F10")
+    w.act_abort = action(w, "&Abort", live(c.abort), "Shift+F5", "abort", "Abort the backward pass")
+    w.act_restart = action(
+        w, "&Restart", live(c.restart), "Ctrl+Shift+F5", "restart", "Abort and run forward again"
+    )
     w.act_toggle_bp = action(
         w, "Toggle &Breakpoint at Selected Node", w.breakpoint_actions.toggle_node_breakpoint, "F9"
     )
@@ -113,7 +127,7 @@ def _debug_actions(w) -> None:
     w.act_nan_hunt = action(
         w,
         "&NaN Hunt",
-        w.problems_view.nan_hunt,
+        live(w.problems_view.nan_hunt),
         "Ctrl+Shift+N",
         None,
         "Run backward to the first NaN/Inf gradient and show where it came from",
@@ -267,6 +281,7 @@ def _debugger_buttons(w) -> None:
     short = {
         w.act_forward_step: "Fwd",
         w.act_step: "Step",
+        w.act_step_back: "Back",
         w.act_step_into: "Into",
         w.act_continue: "Cont",
         w.act_run_end: "End",

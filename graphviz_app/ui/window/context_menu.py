@@ -54,7 +54,7 @@ class ContextMenus(QObject):
             title.setEnabled(False)
             menu.addSeparator()
             menu.addAction("Inspect", lambda: self.w.goto_node(node_id))
-            menu.addAction("Run to Here", lambda: self.w.controller.run_to(node_id))
+            menu.addAction("Run to Here", self.w.step_back.live_first(lambda: self.w.controller.run_to(node_id)))
             menu.addSeparator()
             has = any(bp.kind == BP_NODE and bp.value == node_id for bp in self.w.controller.breakpoints)
             if has:

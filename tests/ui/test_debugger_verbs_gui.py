@@ -1,0 +1,118 @@
+"""Debugger verbs people know: Step Back, Step Out, the Watch list, the shortcuts list."""
+
+from PySide6.QtCore import Qt
+from ui_helpers import Pauses, open_file, write_scenario
+
+from graphviz_app.core.graph.model import LEAF
+
+ACCUMULATE = """
+def build(device="cpu"):
+    x = torch.tensor([1.0, 2.0], requires_grad=True, device=device)
+    return Scenario("accumulate", leaves={"x": x}, forward=lambda x: (x ** 2).sum(),
+                    passes=2, retain_graph=True, zero_grad=False)
+"""
+
+
+def _step(qtbot, window, p, n):
+    for _ in range(n):
+        before = len(p.paused)
+        window.act_step.trigger()
+        p.wait_next(qtbot, before)
+
+
+def _shown(window, graph, nid):
+    """What the scene and the Inspector show for a node."""
+    window.goto_node(nid)
+    return (window.scene.shown_detail(nid), window.scene.fill_of(nid), graph.node(nid).exec_order,
+            graph.node(nid).grad)
+
+
+def test_step_back_rewinds_the_shown_state_and_step_replays(qtbot, window, examples_dir):
+    graph = open_file(qtbot, window, examples_dir / "chain_rule.py")
+    fresh = {n.id: window.scene.shown_detail(n.id) for n in graph.nodes}  # before any node ran
+    p = Pauses(window)
+    _step(qtbot, window, p, 3)
+    dbg = window.controller.debugger
+    order = list(dbg.order)
+    assert len(order) == 3
+    live = {nid: _shown(window, graph, nid) for nid in order}
+    last = graph.node(order[-1])
+    assert last.exec_order == 2 and window.scene.shown_detail(last.id) != fresh[last.id]
+
+    window.activateWindow()
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key_F10, Qt.ShiftModifier)  # Step Back
+    assert window.step_back.position == 2
+    assert last.exec_order is None and last.grad_inputs is None and last.grad_outputs is None
+    assert window.scene.shown_detail(last.id) == fresh[last.id]  # no in/out values, no .grad
+    assert window.inspector.node_id == last.id
+    assert "has not run yet" in window.inspector.toPlainText()
+    assert "Stepped back" in window.debug_state.text()
+    # The nodes before it still show what they showed.
+    for nid in order[:2]:
+        assert _shown(window, graph, nid) == live[nid]
+    assert not p.paused[3:]  # nothing ran: the worker still waits in its pause
+
+    window.act_step_back.trigger()  # further back
+    assert window.step_back.position == 1
+    second = graph.node(order[1])
+    assert second.exec_order is None and second.kind != LEAF
+    assert live[second.id][1] == window.colors.executed
+    assert window.scene.fill_of(second.id) != window.colors.executed  # not marked executed
+    window.goto_node(second.id)
+    assert "has not run yet" in window.inspector.toPlainText()
+
+    # F10 replays the recorded states, one node at a time, without running anything.
+    window.act_step.trigger()
+    assert window.step_back.position == 2
+    assert _shown(window, graph, second.id) == live[second.id]
+    window.act_step.trigger()
+    assert window.step_back.position is None  # the live point
+    for nid in order:
+        assert _shown(window, graph, nid) == live[nid]
+    assert len(p.paused) == 3 and dbg.paused_at == order[-1]
+    # Then F10 continues the real backward.
+    _step(qtbot, window, p, 1)
+    assert len(dbg.order) == 4
+    window.act_abort.trigger()
+    qtbot.waitUntil(lambda: bool(p.finished), timeout=10000)
+
+
+def test_step_back_shows_a_leaf_grad_as_its_previous_value(qtbot, window, tmp_path):
+    graph = open_file(qtbot, window, write_scenario(tmp_path, ACCUMULATE))
+    leaf = next(n for n in graph.nodes if n.kind == LEAF)
+    p = Pauses(window)
+    dbg = None
+    writes = []
+    for _ in range(20):  # step until the leaf has been written twice (two passes)
+        _step(qtbot, window, p, 1)
+        dbg = window.controller.debugger
+        if p.finished:
+            break
+        if dbg.order[-1] == leaf.id:
+            writes.append(leaf.grad)
+            if len(writes) == 2:
+                break
+    assert len(writes) == 2, "the leaf ran twice"
+    first, second = writes
+    assert first["values"] != second["values"]  # accumulated: 2x, then 4x
+    window.goto_node(leaf.id)
+    assert window.scene.shown_detail(leaf.id) != ""
+    window.act_step_back.trigger()
+    assert leaf.grad == first  # the value the first pass wrote
+    assert leaf.exec_order is not None  # it had run (in the first pass)
+    window.goto_node(leaf.id)
+    text = window.inspector.toPlainText()
+    # back to before the first write: .grad None, has not run yet
+    while window.step_back.position and leaf.exec_order is not None:
+        window.act_step_back.trigger()
+    assert leaf.grad is None and leaf.exec_order is None
+    window.goto_node(leaf.id)
+    assert "has not run yet" in window.inspector.toPlainText()
+    assert text != window.inspector.toPlainText()
+    # Continue from a rewound view goes back to the live point, then runs to the end.
+    window.act_continue.trigger()
+    qtbot.waitUntil(lambda: bool(p.finished), timeout=20000)
+    assert p.finished[0].status == "finished"
+    assert window.step_back.position is None
+    assert leaf.grad is not None and leaf.grad["values"] != first["values"]
