@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from ..core.graph.model import Graph
 from ..core.run.debugger import BackwardDebugger, Breakpoint
 from ..core.run.session import Session
+from ..core.run.step_store import DEFAULT_MEMORY_BUDGET
 from .control.backward import BackwardDriver
 from .control.current import CurrentGraph
 from .control.explaining import Explainer
@@ -84,7 +85,9 @@ class Controller(QObject):
         self.trainer = None  # training.Trainer
         self.breakpoints: list[Breakpoint] = []
         self.record_sources = False  # forward under anomaly mode (source lines), slower
-        self.keep_snapshots = 20
+        # Time travel: every observed training step is kept; the newest within this
+        # many bytes stay in memory, older ones go to disk (core.run.step_store).
+        self.memory_budget = DEFAULT_MEMORY_BUDGET
         self.collapsed: set[str] = set()  # module paths drawn as one box each
         self.auto_collapse = True  # a large model opens collapsed to at most ~300 boxes
         self.layout_engine = "embedded"  # or "dot" (Graphviz, when installed; core.dot_layout)
@@ -180,7 +183,7 @@ class Controller(QObject):
 
     train = _delegate("training_control", "train")
     debug_training_step = _delegate("training_control", "debug_training_step")
-    set_keep_snapshots = _delegate("training_control", "set_keep_snapshots")
+    set_memory_budget = _delegate("training_control", "set_memory_budget")
     pause_training = _delegate("training_control", "pause_training")
     resume_training = _delegate("training_control", "resume_training")
     stop_training = _delegate("training_control", "stop_training")

@@ -299,6 +299,11 @@ class ValuesView(QWidget):
             what = "complex values' magnitudes" if p.get("magnitude") else "values"
             self.caption.setText(f"{title}: {shape}, histogram of {p.get('numel')} {what}")
             self.stack.setCurrentWidget(w)
+        elif kind == "summary":  # recorded statistics only (more than 64 values)
+            stats = ", ".join(f"{k} {format_value(v, 6)}" for k, v in p.get("stats", {}).items())
+            self.clear(f"{title}: {shape}, {p.get('numel')} values; recorded {stats}. Only tensors of up "
+                       "to 64 values keep every value in a snapshot.")
+            self.kind = "summary"
         elif kind == "error":
             self.clear(f"Could not read the values: {p.get('error')}")
         else:

@@ -275,6 +275,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{Path(path).name} — {label} — graphviz_app")
         self.loss_plot.clear_points()
         self.plots.norms.clear_series()
+        self.plots.hint.setText("")  # the previous model's step, loss and timing
+        self.status_times.setText("")
         self.problems.clear()
         self.inspector.explanations = {}
         self.time_travel_step = None
@@ -296,6 +298,9 @@ class MainWindow(QMainWindow):
         self.breakpoint_actions.apply_breakpoint_marks()
         self.debugger_panel.clear_executed()
         self._seen_order = 0
+        if not graph.live:  # a snapshot or a kept step: what ran is recorded, nothing runs here
+            self._backward_done = True
+            self.debug_view.show_recorded_order(graph)
         self.search.hits = []
         if self.search_bar.isVisible() and self.search_bar.edit.text():
             self.search.on_search(self.search_bar.edit.text())
@@ -307,9 +312,12 @@ class MainWindow(QMainWindow):
         self.status_device.setText(f"device: {graph.meta.get('device', self.controller.device)}")
         if graph.meta.get("time_travel") is None:
             self.time_travel_step = None
-            self.debug_state.setText("Ready. F10 steps backward one node; F5 continues; F8 steps the forward.")
+            ran = sum(1 for n in graph.nodes if n.exec_order is not None)
+            self.debug_state.setText(
+                "Ready. F10 steps backward one node; F5 continues; F8 steps the forward." if graph.live else
+                f"Snapshot (view only): {ran} nodes ran, in the order listed; values as recorded.")
         if self.inspector.node_id is not None and self.inspector.node_id in graph:
-            self.inspector.finished = False
+            self.inspector.finished = self._backward_done
             self.inspector.show_node(graph, self.inspector.node_id)
         elif self.inspector.node_id is not None:
             self.inspector.clear()

@@ -218,19 +218,20 @@ def test_backward_driver_nan_hunt_reports_none_on_a_finite_model(qtbot, ctl):
 # --------------------------------------------------------------- training
 def test_training_control_trains_keeps_snapshots_and_time_travels(qtbot, ctl):
     opened(qtbot, ctl)
-    ctl.training_control.set_keep_snapshots(3)
-    assert ctl.keep_snapshots == 3
+    ctl.training_control.set_memory_budget(0)  # nothing in memory: every kept step on disk
+    assert ctl.memory_budget == 0
     with qtbot.waitSignal(ctl.training_finished, timeout=WAIT) as sig:
         assert ctl.training_control.train(4)
     assert sig.args[0].status == "finished"
     idle(qtbot, ctl)
     qtbot.waitUntil(lambda: not ctl.busy, timeout=WAIT)
-    kept = [g.meta.get("step") for g in ctl.trainer.snapshots]
-    assert 0 < len(kept) <= 3
+    assert [g.meta["step"] for g in ctl.trainer.snapshots] == [4]  # only the newest in memory
+    kept = ctl.trainer.kept_steps
+    assert kept == [1, 2, 3, 4]  # every step, read back from disk when shown
     with qtbot.waitSignal(ctl.snapshot_shown, timeout=WAIT) as shown:
-        assert ctl.training_control.show_snapshot(kept[-1])
+        assert ctl.training_control.show_snapshot(kept[0])  # spilled to disk
     idle(qtbot, ctl)
-    assert shown.args == [kept[-1]] and ctl.graph.meta["time_travel"] == kept[-1]
+    assert shown.args == [kept[0]] and ctl.graph.meta["time_travel"] == kept[0]
     assert not ctl.training_control.show_snapshot(10_000)
 
 
@@ -289,7 +290,7 @@ WINDOW_API = [
     "expand_module", "explain_missing", "forward_step", "nan_hunt", "open", "open_model",
     "open_program", "open_scenario", "pause_training", "remove_breakpoint", "request_values",
     "rerun", "restart", "resume_training", "run_to", "run_to_end", "set_breakpoint_enabled",
-    "set_collapsed", "set_device", "set_direction", "set_keep_snapshots", "set_layout_engine",
+    "set_collapsed", "set_device", "set_direction", "set_memory_budget", "set_layout_engine",
     "set_split_leaves", "show_snapshot", "shutdown", "step", "step_into", "stop_training", "train",
     "wait_idle", "module_params", "clear_breakpoints",
 ]

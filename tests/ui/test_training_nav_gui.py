@@ -161,20 +161,25 @@ def test_debug_next_training_step(qtbot, window, tmp_path):
     assert done[0].status == "stopped"
 
 
-def test_history_size_is_configured_and_remembered(qtbot, window, tmp_path, monkeypatch):
+def test_time_travel_memory_is_configured_and_remembered(qtbot, window, tmp_path, monkeypatch):
+    """The budget decides what stays in memory; every step stays reachable (older ones on disk)."""
     from PySide6.QtWidgets import QInputDialog
 
     open_file(qtbot, window, write_scenario(tmp_path, MODEL))
-    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (5, True))
-    window.act_keep.trigger()
-    assert window.controller.keep_snapshots == 5
-    assert int(window.settings.value("training/keep_snapshots")) == 5
+    assert window.controller.memory_budget == 1 << 30  # the default: 1 GiB
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (0, True))
+    window.act_history_memory.trigger()
+    assert window.controller.memory_budget == 0
+    assert int(window.settings.value("training/memory_budget_mib")) == 0
     window.steps_spin.setValue(12)
     done = []
     window.controller.training_finished.connect(done.append)
     window.act_train.trigger()
     qtbot.waitUntil(lambda: bool(done), timeout=60000)
     assert done[0].status == "finished"
-    kept = window.controller.trainer.snapshots
-    assert len(kept) == 5  # the configured budget, not the default 20
-    assert [g.meta["step"] for g in kept] == list(range(8, 13))
+    tr = window.controller.trainer
+    assert [g.meta["step"] for g in tr.snapshots] == [12]  # only the newest in memory at 0 ...
+    assert tr.kept_steps == list(range(1, 13))  # ... and yet every step is kept, the rest on disk
+    g = tr.snapshot_at(2)
+    assert g is not None and g.meta["step"] == 2
+    assert all(n.exec_order is not None for n in g.nodes if n.kind != "leaf" and n.kind != "output")

@@ -124,6 +124,7 @@ class BackwardDebugger:
         self._handles: list[Any] = []
         self._pre_hooks = True  # see _install
         self._gc_hold = 0  # memory.hold_collections token while backward runs
+        self.paused_s = 0.0  # time spent paused, left out of the backward's timings
         self._current: str | None = None
         self.paused_at: str | None = None
         self.order: list[str] = []
@@ -379,6 +380,7 @@ class BackwardDebugger:
             self._cond.notify_all()
         self.paused.emit(nid)
         release_collections(self._gc_hold)  # the GUI collects as usual while we wait
+        waited = time.perf_counter()
         try:
             with self._cond:
                 while not self._go and not self._abort:
@@ -387,6 +389,7 @@ class BackwardDebugger:
                 if self._abort:
                     raise BackwardAborted("backward aborted")
         finally:
+            self.paused_s += time.perf_counter() - waited  # not backward time
             self._gc_hold = hold_collections()
 
     # ----------------------------------------------------------------- worker
@@ -457,7 +460,8 @@ class BackwardDebugger:
                 result.first_nonfinite = self.graph.meta.get("first_nonfinite")
             except Exception:  # a summary must never hide the run's own outcome
                 pass
-        self.timings = {"install_s": t1 - t0, "backward_s": t2 - t1, "summaries_s": clock() - t2}
+        self.timings = {"install_s": t1 - t0, "backward_s": t2 - t1 - self.paused_s,
+                        "summaries_s": clock() - t2, "paused_s": self.paused_s}
         with self._cond:
             self.result = result
             self.paused_at = None

@@ -365,6 +365,7 @@ class Trainer:
         out = sc.output()
         loss = sc.record_loss(out)
         graph = None
+        paused = 0.0
         if keep_graph or debug_mode is not None:
             graph = capture(out, names=sc.names(), model=sc.model, saved=self.saved or debug_mode is not None)
             graph.meta.update(scenario=sc.name, step=step_no, loss=loss, device=str(sc.device))
@@ -385,6 +386,7 @@ class Trainer:
                 with self._cond:
                     self.debugger = None
             self.last_debug_result = result
+            paused = dbg.paused_s
             self._set_state(RUNNING)
             if result is None or result.status == "aborted":
                 if loss is not None and sc.loss_history:
@@ -412,7 +414,7 @@ class Trainer:
             graph.detach()
         sc.apply_update()
         sc.step_count += 1
-        dt = time.perf_counter() - t0
+        dt = time.perf_counter() - t0 - paused  # a debugged step's pauses are the user's time
         for name, v in zip(names, norms):
             self.grad_norm_history.setdefault(name, []).append(v)
         rec = StepRecord(sc.step_count, loss, dict(zip(names, norms)), dt, snapshot=keep_graph,

@@ -25,6 +25,7 @@ class BackwardDriver:
         self.skip_module: str | None = None  # "step into module": run past nodes of this module
         self.hunting = False
         self.run_t0 = time.perf_counter()
+        self.paused_s, self.paused_t = 0.0, None
 
     # ------------------------------------------------------------ breakpoints
     def add_breakpoint(self, kind: str, value: Any = None) -> Breakpoint:
@@ -91,6 +92,7 @@ class BackwardDriver:
         dbg.finished.connect(finished)
         ctl.debugger = dbg
         self.run_t0 = time.perf_counter()
+        self.paused_s, self.paused_t = 0.0, None  # time spent paused is not backward time
 
     def attach(self, dbg: BackwardDebugger, mode: str, target: str | None = None,
                extra: list[Breakpoint] | None = None) -> None:
@@ -112,6 +114,7 @@ class BackwardDriver:
                 dbg.step()  # still inside the same module: keep going
                 return
             self.skip_module = None
+        self.paused_t = time.perf_counter()
         ctl.node_paused.emit(node_id)
         if self.hunting:
             self.hunting = False
@@ -119,8 +122,16 @@ class BackwardDriver:
 
     def finished_run(self) -> None:
         """Book-keeping when a backward ends (its time, no module to skip any more)."""
-        self.ctl.last_run_s = time.perf_counter() - self.run_t0
+        self.resumed()
+        self.ctl.last_run_s = time.perf_counter() - self.run_t0 - self.paused_s
         self.skip_module = None
+
+    def resumed(self) -> None:
+        """The user let a paused backward go on: the pause ends here."""
+        t = getattr(self, "paused_t", None)
+        if t is not None:
+            self.paused_s += time.perf_counter() - t
+            self.paused_t = None
 
     def on_finished(self, result: BackwardResult) -> None:  # on the backward worker
         ctl = self.ctl
@@ -143,6 +154,7 @@ class BackwardDriver:
             return
         dbg = self.live_debugger()
         if dbg is not None:
+            self.resumed()
             if mode == "run_to":
                 dbg.run_to(target)
             else:
@@ -170,6 +182,7 @@ class BackwardDriver:
         dbg = self.live_debugger()
         if dbg is not None and dbg.paused_at is not None:
             self.skip_module = dbg.graph.node(dbg.paused_at).module
+            self.resumed()
             dbg.step()
         else:
             self.step()

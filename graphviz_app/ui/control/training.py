@@ -8,8 +8,8 @@ from ...core.run.debugger import BackwardDebugger, BackwardResult
 
 
 class TrainingControl:
-    """Drives ``ctl.trainer`` (a core Trainer, built on the first Train); ``ctl.keep_snapshots``
-    is how many steps' graphs it keeps."""
+    """Drives ``ctl.trainer`` (a core Trainer, built on the first Train); it keeps every
+    observed step, the newest within ``ctl.memory_budget`` bytes in memory, the rest on disk."""
 
     def __init__(self, ctl) -> None:
         self.ctl = ctl
@@ -47,9 +47,11 @@ class TrainingControl:
 
         ctl = self.ctl
         n = len(ctl.graph.nodes) if ctl.graph is not None else 0
-        every = 1 if n <= 1500 else (10 if n <= 8000 else 0)
-        tr = Trainer(session.scenario, steps, keep=ctl.keep_snapshots, snapshot_every=every,
-                     emit_interval=0.25)
+        # Observing a step (every node's gradients) costs about 1.2× its backward: every
+        # step up to 2,000 nodes, every 10th up to 8,000, beyond that only debugged steps.
+        every = 1 if n <= 2000 else (10 if n <= 8000 else 0)
+        tr = Trainer(session.scenario, steps, keep=None, memory_budget=ctl.memory_budget,
+                     snapshot_every=every, emit_interval=0.25)
         tr.progress.connect(ctl.training_progress.emit)
         tr.state_changed.connect(ctl.training_state.emit)
         tr.finished.connect(self.on_trained)
@@ -92,12 +94,13 @@ class TrainingControl:
         self.ctl.backward.finished_run()
         self.ctl.backward_finished.emit(result)  # the trainer makes the update itself
 
-    def set_keep_snapshots(self, k: int) -> None:
-        """Keep the last ``k`` training steps' graphs (from the next training run on)."""
+    def set_memory_budget(self, nbytes: int) -> None:
+        """How many bytes of kept steps stay in memory (older ones are on disk); applies
+        to the running trainer at once."""
         ctl = self.ctl
-        ctl.keep_snapshots = max(0, int(k))
-        if ctl.trainer is not None and not self.running:
-            ctl.trainer = None  # the next Train builds a trainer with the new history size
+        ctl.memory_budget = max(0, int(nbytes))
+        if ctl.trainer is not None:
+            ctl.trainer.memory_budget = ctl.memory_budget
 
     def on_trained(self, result) -> None:  # on the trainer's worker
         ctl = self.ctl
@@ -128,9 +131,10 @@ class TrainingControl:
         tr = ctl.trainer
         snap = tr.snapshot_at(step) if tr is not None else None
         if snap is None:
-            kept = [g.meta.get("step") for g in tr.snapshots] if tr is not None else []
-            ctl.info.emit(f"No snapshot kept for step {step}"
-                          + (f" (kept: steps {kept[0]}–{kept[-1]})." if kept else "."))
+            kept = tr.kept_steps if tr is not None else []
+            ctl.info.emit(f"No graph kept for step {step}"
+                          + (f" (kept: {describe_steps(kept)})." if kept else
+                             " (no step kept yet: train first)."))
             return False
 
         def job() -> None:
@@ -140,3 +144,16 @@ class TrainingControl:
             ctl.snapshot_shown.emit(step)
 
         return ctl.jobs.spawn("layout", job, f"Showing step {step}…")
+
+
+def describe_steps(steps: list[int]) -> str:
+    """``[1, 2, 3, 10, 20, 30]`` → "steps 1–3, 10, 20, 30" (runs of consecutive steps joined)."""
+    runs: list[list[int]] = []
+    for s in sorted(steps):
+        if runs and s == runs[-1][-1] + 1:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    parts = [f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    text = ", ".join(parts[:6]) + (" …" if len(parts) > 6 else "")
+    return ("step " if len(steps) == 1 else "steps ") + text

@@ -78,6 +78,10 @@ def read_values(node_id: str, which: str, slot: int, dbg, graph) -> dict[str, An
                 if t is None:
                     ts = dbg.grads_out.get(node_id)
                     t = ts[0] if ts else None
+        if t is None:  # no tensor behind it (a snapshot, a kept step): what was recorded
+            from .summary_values import node_summary, summary_payload
+
+            return summary_payload(node_summary(graph, node_id, which, slot))
         return tensor_payload(t)
     except Exception as exc:  # a freed tensor, a device error: say so in the view
         return {"kind": "error", "error": f"{type(exc).__name__}: {exc}"}

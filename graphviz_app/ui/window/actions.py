@@ -59,18 +59,15 @@ def build_actions(w) -> None:
     )
     w.act_resume_train = action(w, "Res&ume Training", c.resume_training, "Ctrl+Shift+R", None)
     w.act_stop_train = action(w, "St&op Training", c.stop_training, "Ctrl+Shift+T", None, "Stop after the current step")
-    w.act_keep = action(
+    w.act_history_memory = action(
         w,
-        "Keep &History of Last Steps…",
-        w.training_view.ask_keep_snapshots,
+        "Time-Travel &Memory…",
+        w.training_view.ask_memory_budget,
         None,
         None,
-        "How many recent training steps keep their graph for time travel",
+        "Every training step is kept for time travel; how much memory the newest use before older ones go to disk",
     )
-    try:
-        w.controller.keep_snapshots = max(0, int(w.settings.value("training/keep_snapshots", 20)))
-    except (TypeError, ValueError):
-        w.controller.keep_snapshots = 20
+    w.training_view.restore_memory_budget()
     w.act_cancel = action(
         w,
         "&Cancel Loading",

@@ -29,13 +29,17 @@ class DebugView(QObject):
         for nid in new:
             if nid not in graph:
                 continue
-            node = graph.node(nid)
-            rows.append((nid, f"#{node.exec_order + 1 if node.exec_order is not None else '?'}  {node.label}"
-                              + (f"   [{node.module}]" if node.module else "")))
+            rows.append((nid, exec_row(graph.node(nid))))
         if refresh:
             self.w.scene.refresh_nodes(new)
         self.w.debugger_panel.add_executed(rows)
         self.w._seen_order = len(order)
+
+    def show_recorded_order(self, graph) -> None:
+        """A recorded graph (a snapshot file, a kept training step): the execution list
+        as that backward ran, from each node's recorded execution order."""
+        ran = sorted((n for n in graph.nodes if n.exec_order is not None), key=lambda n: n.exec_order)
+        self.w.debugger_panel.add_executed([(n.id, exec_row(n)) for n in ran])
 
     @Slot(str)
     def on_paused(self, node_id: str) -> None:
@@ -53,9 +57,7 @@ class DebugView(QObject):
         self.w.inspector.show_node(graph, node_id)
         self.w.exec_list.setCurrentRow(self.w.exec_list.count() - 1)
         node = graph.node(node_id)
-        where = f" in {node.module}" if node.module else ""
-        step = f" (step {node.exec_order + 1})" if node.exec_order is not None else ""
-        self.w.debug_state.setText(f"Paused after {node.label}{where} ran{step}. F10: next node · F5: continue.")
+        self.w.debug_state.setText(pause_text(graph, node, self.w.controller.debugging_training))
         if self.w.scene.color_mode == "flow":
             self.w.view_options.update_legend()
         self.w._update_actions()
@@ -143,3 +145,21 @@ class DebugView(QObject):
             self.w.show_info("Select a node first (click it), then Run to Selected Node.")
             return
         self.w.controller.run_to(sel[0])
+
+
+def exec_row(node) -> str:
+    """One line of the execution list: "#4  SqrtBackward0   [fc1]"."""
+    order = node.exec_order + 1 if node.exec_order is not None else "?"
+    return f"#{order}  {node.label}" + (f"   [{node.module}]" if node.module else "")
+
+
+def pause_text(graph, node, training: bool) -> str:
+    """The state line while paused: which node step (of how many nodes) and, when a
+    training step is being debugged, which training step — two different counters."""
+    where = f" in {node.module}" if node.module else ""
+    step = f" (node step {node.exec_order + 1})" if node.exec_order is not None else ""
+    head = ""
+    if training:
+        t = graph.meta.get("step")
+        head = f"Training step {t}: " if t is not None else "Training step: "
+    return f"{head}Paused after {node.label}{where} ran{step}. F10: next node · F5: continue."

@@ -46,7 +46,7 @@ def _run_and_debug_menus(w, mb) -> None:
     run_menu.addActions([w.act_rerun, w.act_forward_step])
     run_menu.addSeparator()
     run_menu.addActions([w.act_train, w.act_pause_train, w.act_resume_train, w.act_stop_train, w.act_debug_train])
-    run_menu.addAction(w.act_keep)
+    run_menu.addAction(w.act_history_memory)
     run_menu.addSeparator()
     run_menu.addAction(w.act_cancel)
     run_menu.addSeparator()

@@ -7,6 +7,8 @@ from PySide6.QtWidgets import (
     QInputDialog,
 )
 
+from ...core.run.step_store import DEFAULT_MEMORY_BUDGET
+
 
 class TrainingView(QObject):
     """Training controls and time travel in the window. ``w`` is the main window."""
@@ -72,14 +74,25 @@ class TrainingView(QObject):
             if s == step:
                 self.w.loss_plot.mark(i)
 
-    def ask_keep_snapshots(self) -> None:
+    def restore_memory_budget(self) -> None:
+        """The remembered time-travel memory budget (MiB), 1 GiB unless set."""
+        try:
+            mib = int(self.w.settings.value("training/memory_budget_mib", DEFAULT_MEMORY_BUDGET >> 20))
+        except (TypeError, ValueError):
+            mib = DEFAULT_MEMORY_BUDGET >> 20
+        self.w.controller.set_memory_budget(max(0, mib) << 20)
+
+    def ask_memory_budget(self) -> None:
         c = self.w.controller
         value, ok = QInputDialog.getInt(
-            self.w, "Training history", "Keep the graphs of the last K training steps (0: none).\n"
-            "Each kept graph holds its gradient summaries, not the tensors.", c.keep_snapshots, 0, 10000)
+            self.w, "Time-travel memory",
+            "Every training step keeps its whole graph record (execution order, gradients in and\n"
+            "out, leaf .grad) so any loss point can be opened. The newest steps stay in this much\n"
+            "memory (MiB); older ones are written to disk and read back when clicked.",
+            c.memory_budget >> 20, 0, 1_000_000)
         if ok:
-            self.set_keep_snapshots(value)
+            self.set_memory_budget(value)
 
-    def set_keep_snapshots(self, k: int) -> None:
-        self.w.settings.setValue("training/keep_snapshots", int(k))
-        self.w.controller.set_keep_snapshots(int(k))
+    def set_memory_budget(self, mib: int) -> None:
+        self.w.settings.setValue("training/memory_budget_mib", int(mib))
+        self.w.controller.set_memory_budget(int(mib) << 20)
