@@ -177,6 +177,7 @@ class Controller(QObject):
     run_to_end = _delegate("backward", "run_to_end")
     run_to = _delegate("backward", "run_to")
     step_into = _delegate("backward", "step_into")
+    step_out = _delegate("backward", "step_out")
     nan_hunt = _delegate("backward", "nan_hunt")
     abort = _delegate("backward", "abort")
     restart = _delegate("backward", "restart")

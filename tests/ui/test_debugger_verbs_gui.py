@@ -116,3 +116,87 @@ def test_step_back_shows_a_leaf_grad_as_its_previous_value(qtbot, window, tmp_pa
     assert p.finished[0].status == "finished"
     assert window.step_back.position is None
     assert leaf.grad is not None and leaf.grad["values"] != first["values"]
+
+
+NESTED = """
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.fc(x) * 2.0
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pre = nn.Linear(4, 4)
+        self.enc = Block()
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.head(self.enc(self.pre(x)))
+
+
+def build(device="cpu"):
+    torch.manual_seed(0)
+    net = Net().to(device)
+    X, Y = torch.randn(8, 4, device=device), torch.randn(8, 1, device=device)
+    return Scenario("nested", model=net, inputs=X, targets=Y, loss_fn=nn.MSELoss())
+"""
+
+
+def _inside(module, path):
+    return module == path or (module or "").startswith(path + ".")
+
+
+def test_step_out_runs_to_the_end_of_the_module(qtbot, window, tmp_path):
+    graph = open_file(qtbot, window, write_scenario(tmp_path, NESTED))
+    p = Pauses(window)
+    dbg = None
+    for _ in range(30):  # step to the node that `enc` itself runs (the * 2.0)
+        _step(qtbot, window, p, 1)
+        dbg = window.controller.debugger
+        if graph.node(p.paused[-1]).module == "enc":
+            break
+    assert graph.node(p.paused[-1]).module == "enc"
+    ran_before = len(dbg.order)
+    window.activateWindow()
+    window.view.setFocus()
+    before = len(p.paused)
+    qtbot.keyClick(window.view, Qt.Key_F11, Qt.ShiftModifier)  # Step Out
+    p.wait_next(qtbot, before)
+    assert not p.finished
+    assert len(p.paused) == before + 1  # one pause, not one per node
+    stop = graph.node(p.paused[-1])
+    assert not _inside(stop.module, "enc")
+    between = [graph.node(n).module for n in dbg.order[ran_before:-1]]
+    assert between and all(_inside(m, "enc") for m in between)
+    assert "enc.fc" in between  # its submodule's nodes ran too (Step Into would stop there)
+    assert "Paused after" in window.debug_state.text()
+    # Paused outside any module, Step Out continues to the end.
+    for _ in range(30):
+        if p.finished or graph.node(p.paused[-1]).module is None:
+            break
+        _step(qtbot, window, p, 1)
+    if not p.finished:
+        window.act_step_out.trigger()
+    qtbot.waitUntil(lambda: bool(p.finished), timeout=20000)
+    assert p.finished[0].status == "finished"
+
+
+def test_step_into_after_step_back_is_from_the_live_point(qtbot, window, tmp_path):
+    graph = open_file(qtbot, window, write_scenario(tmp_path, NESTED))
+    p = Pauses(window)
+    _step(qtbot, window, p, 2)
+    window.act_step_back.trigger()
+    window.act_step_back.trigger()
+    assert window.step_back.position == 0
+    window.act_step_into.trigger()
+    p.wait_next(qtbot, 2)
+    dbg = window.controller.debugger
+    assert window.step_back.position is None
+    assert all(graph.node(n).exec_order is not None for n in dbg.order)
+    window.act_abort.trigger()
+    qtbot.waitUntil(lambda: bool(p.finished), timeout=10000)

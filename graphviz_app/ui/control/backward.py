@@ -23,6 +23,7 @@ class BackwardDriver:
     def __init__(self, ctl) -> None:
         self.ctl = ctl
         self.skip_module: str | None = None  # "step into module": run past nodes of this module
+        self.skip_nested = False  # "step out": and past nodes of its submodules
         self.hunting = False
         self.run_t0 = time.perf_counter()
         self.paused_s, self.paused_t = 0.0, None
@@ -110,7 +111,7 @@ class BackwardDriver:
                 mod = dbg.graph.node(node_id).module
             except KeyError:
                 mod = None
-            if mod == skip:
+            if mod == skip or (self.skip_nested and mod is not None and mod.startswith(skip + ".")):
                 dbg.step()  # still inside the same module: keep going
                 return
             self.skip_module = None
@@ -174,18 +175,31 @@ class BackwardDriver:
     def run_to(self, node_id: str) -> None:
         self.resume("run_to", node_id)
 
-    def step_into(self) -> None:
+    def step_into(self, nested: bool = False) -> None:
         """Forward stepping: one op (into the module). Backward: run until the
-        backward reaches a node of another module than the current one."""
+        backward reaches a node of another module than the current one (``nested``:
+        one outside it and its submodules, see :meth:`step_out`)."""
         if self.ctl.forward.step_op():
             return
         dbg = self.live_debugger()
         if dbg is not None and dbg.paused_at is not None:
             self.skip_module = dbg.graph.node(dbg.paused_at).module
+            self.skip_nested = nested
             self.resumed()
             dbg.step()
         else:
             self.step()
+
+    def step_out(self) -> None:
+        """Backward: run to the end of the paused node's module, its submodules included:
+        pause at the next node that runs outside it, or at the end. Paused outside any
+        module, or not paused: continue (to a breakpoint or the end)."""
+        dbg = self.live_debugger()
+        paused = dbg.paused_at if dbg is not None else None
+        if paused is None or not dbg.graph.node(paused).module:
+            self.continue_()
+            return
+        self.step_into(nested=True)
 
     def nan_hunt(self) -> bool:
         """Run backward until the first NaN/Inf gradient (forward recorded with source lines)."""

@@ -106,6 +106,11 @@ def _debug_actions(w) -> None:
         w, "Step &Into Module", live(c.step_into), "F11", None,
         "Forward stepping: one op. Backward: run to the next module",
     )
+    w.act_step_out = action(
+        w, "Step O&ut of Module", live(c.step_out), "Shift+F11", None,
+        "Backward: run to the end of the paused node's module (pause at the next node outside it, or the end)",
+    )
+    w.act_step_into.changed.connect(lambda: w.act_step_out.setEnabled(w.act_step_into.isEnabled()))
     w.act_continue = action(
         w, "&Continue", live(c.continue_), "F5", "continue", "Continue to the next breakpoint or the end"
     )
@@ -280,6 +285,7 @@ def _debugger_buttons(w) -> None:
         w.act_step: "Step",
         w.act_step_back: "Back",
         w.act_step_into: "Into",
+        w.act_step_out: "Out",
         w.act_continue: "Cont",
         w.act_run_end: "End",
         w.act_run_to: "To sel",

@@ -54,8 +54,8 @@ def _run_and_debug_menus(w, mb) -> None:
     run_menu.addAction(w.act_sources)
 
     debug_menu = mb.addMenu("&Debug")
-    debug_menu.addActions([w.act_step, w.act_step_back, w.act_step_into, w.act_continue, w.act_run_end,
-                           w.act_run_to])
+    debug_menu.addActions([w.act_step, w.act_step_back, w.act_step_into, w.act_step_out, w.act_continue,
+                           w.act_run_end, w.act_run_to])
     debug_menu.addSeparator()
     debug_menu.addActions([w.act_abort, w.act_restart])
     debug_menu.addSeparator()
