@@ -200,3 +200,28 @@ def test_step_into_after_step_back_is_from_the_live_point(qtbot, window, tmp_pat
     assert all(graph.node(n).exec_order is not None for n in dbg.order)
     window.act_abort.trigger()
     qtbot.waitUntil(lambda: bool(p.finished), timeout=10000)
+
+
+def test_keyboard_shortcuts_lists_every_shortcut(qtbot, window):
+    from PySide6.QtGui import QAction, QKeySequence
+
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Help")
+    entry = next(a for a in help_menu.actions() if a.text().replace("&", "") == "Keyboard Shortcuts")
+    entry.trigger()
+    qtbot.waitUntil(lambda: getattr(window, "shortcuts_dialog", None) is not None
+                    and window.shortcuts_dialog.isVisible(), timeout=5000)
+    rows = window.shortcuts_dialog.rows()
+    listed = {(name, keys) for name, keys, _ in rows}
+    with_keys = [a for a in window.findChildren(QAction) if any(not k.isEmpty() for k in a.shortcuts())]
+    assert len(with_keys) >= 30
+    for act in with_keys:
+        keys = ", ".join(k.toString(QKeySequence.NativeText) for k in act.shortcuts() if not k.isEmpty())
+        name = act.text().replace("&", "").rstrip("…").strip()
+        assert (name, keys) in listed, f"{name} ({keys}) is missing"
+    all_keys = [k.toString() for a in with_keys for k in a.shortcuts() if not k.isEmpty()]
+    assert len(all_keys) == len(set(all_keys)), "a shortcut is taken twice"
+    names = {name for name, _ in listed}
+    assert {"Step Back", "Step Out of Module", "Backward Step", "Keyboard Shortcuts"} <= names
+    assert ("Step Back", QKeySequence("Shift+F10").toString(QKeySequence.NativeText)) in listed
+    assert ("Step Out of Module", QKeySequence("Shift+F11").toString(QKeySequence.NativeText)) in listed
+    window.shortcuts_dialog.close()

@@ -84,6 +84,12 @@ def _view_menu(w, mb) -> None:
     w.view_menu = view_menu
 
     help_menu = mb.addMenu("&Help")
+    from .shortcuts import show_shortcuts
+
+    w.act_shortcuts = action(
+        w, "&Keyboard Shortcuts", lambda: show_shortcuts(w), "F1", None, "Every action that has a shortcut"
+    )
+    help_menu.addAction(w.act_shortcuts)
     help_menu.addAction(action(w, "&About graphviz_app", w.about))
 
 
