@@ -196,6 +196,8 @@ class MainWindow(QMainWindow):
         self.debugger_panel.remove_requested.connect(c.remove_breakpoint)
         self.inspector.values_requested.connect(c.request_values)
         self.model_tree.module_selected.connect(self.grouping.select_module)
+        self.model_tree.collapse_requested.connect(self.grouping.collapse_module)
+        self.model_tree.expand_requested.connect(self.grouping.expand_module)
         self.loss_plot.point_clicked.connect(self.training_view.on_loss_point)
         self.search_bar.changed.connect(self.search.on_search)
         self.search_bar.next_requested.connect(self.search.search_next)

@@ -8,7 +8,7 @@ window selects that module's nodes in the graph.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import QMenu, QTreeWidget, QTreeWidgetItem
 
 from ..core.graph.model import LEAF, Graph
 from ..core.graph.summary import format_value
@@ -26,6 +26,8 @@ def _count(n: int) -> str:
 
 class ModelTree(QTreeWidget):
     module_selected = Signal(str)  # module path ("" for the whole model) or a parameter/leaf name
+    collapse_requested = Signal(str)  # module path: draw it as one box
+    expand_requested = Signal(str)  # module path: open its box
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -119,3 +121,23 @@ class ModelTree(QTreeWidget):
             return False
         self.setCurrentItem(item)
         return True
+
+    def module_menu(self, item: QTreeWidgetItem) -> QMenu | None:
+        """Collapse, expand or select a module from its row (None for a parameter row)."""
+        path = item.data(0, Qt.UserRole) or ""
+        if not path or self.items.get(path) is not item:
+            return None
+        menu = QMenu(self)
+        menu.setObjectName("modelTreeMenu")
+        menu.addAction(f"Collapse {path} to One Box", lambda: self.collapse_requested.emit(path))
+        menu.addAction(f"Expand {path}", lambda: self.expand_requested.emit(path))
+        menu.addSeparator()
+        menu.addAction(f"Select the Nodes of {path}", lambda: self.module_selected.emit(path))
+        return menu
+
+    def contextMenuEvent(self, event) -> None:
+        item = self.itemAt(event.pos())
+        menu = self.module_menu(item) if item is not None else None
+        if menu is not None:
+            menu.setAttribute(Qt.WA_DeleteOnClose)
+            menu.popup(event.globalPos())

@@ -256,6 +256,17 @@ def initial_collapse(graph: Graph, max_boxes: int = 300) -> set[str]:
     return _fold_if_busy(graph, raw, max_boxes)
 
 
+def overview_collapse(graph: Graph, max_boxes: int = 300) -> set[str]:
+    """What View → Collapse to Overview collapses: like :func:`initial_collapse`, but for
+    a view clearly smaller than the graph whatever its size (at most a quarter of its
+    nodes, at least 8 boxes), so a 222-node transformer collapses too. Empty when the
+    graph has no module to collapse."""
+    target = min(max_boxes, max(8, len(graph.nodes) // 4))
+    if len(graph.nodes) <= target:
+        return set()
+    return initial_collapse(graph, target)
+
+
 def _fold_if_busy(graph: Graph, keys: set[str], max_boxes: int) -> set[str]:
     """``keys``, with stacks of identical blocks folded when the view would still show
     more than half of ``max_boxes`` boxes (a 24-layer stack; a 12-layer one of a few

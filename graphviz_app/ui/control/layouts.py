@@ -23,6 +23,10 @@ def compute_layout(graph: Graph, direction: str, collapsed=(), engine: str = "em
     from ...core.graph.grouping import group_graph
 
     drawn, box_of = (group_graph(graph, collapsed) if collapsed else (graph, {}))
+    if collapsed and split_leaves is None:
+        # A collapsed view is small: a weight shared by every call of a cell is one
+        # box with its fan-out, not one copy beside each collapsed run of calls.
+        split_leaves = False
     sizes = [box_size(n) for n in drawn.nodes]
     if engine == "dot":
         from ...core.draw.dot_layout import DotCancelled, dot_layout

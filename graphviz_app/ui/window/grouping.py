@@ -48,6 +48,21 @@ class Grouping(QObject):
         self.w.controller.expand_module(path)
 
     def collapse_selected(self) -> None:
+        """Ctrl+[: collapse the selected node's module; on a collapsed box, go one level
+        up (all calls of a module shown as runs, else the parent module)."""
+        from ...core.graph.grouping import GROUP_PREFIX, key_path
+
+        sel = self.w.scene.selected_ids()
+        if sel and sel[0].startswith(GROUP_PREFIX):
+            key = sel[0][len(GROUP_PREFIX):]
+            path = key_path(key)
+            if path != key:
+                self.collapse_module(path)
+            elif "." in path:
+                self.collapse_module(path.rsplit(".", 1)[0])
+            else:
+                self.w.show_info(f"Module {path} is collapsed already and has no parent module.")
+            return
         path = self.selected_module()
         if path is None:
             self.w.show_info("Select a node that belongs to a module first, then Collapse Module.")
@@ -64,11 +79,19 @@ class Grouping(QObject):
         self.expand_module(sel[0][len(GROUP_PREFIX):])
 
     def collapse_overview(self) -> None:
-        from ...core.graph.grouping import initial_collapse
+        """View → Collapse to Overview: modules collapsed to a view much smaller than the
+        graph (at most about 300 boxes), whatever the graph's size."""
+        from ...core.graph.grouping import overview_collapse
 
-        if self.w.scene.graph is not None:
-            self.w._relayout_focus = None
-            self.w.controller.set_collapsed(initial_collapse(self.w.scene.graph))
+        graph = self.w.scene.graph
+        if graph is None:
+            return
+        keys = overview_collapse(graph)
+        if not keys:
+            self.w.show_info("Nothing to collapse: no node of this graph belongs to a module.")
+            return
+        self.w._relayout_focus = None
+        self.w.controller.set_collapsed(keys)
 
     def set_auto_collapse(self, on: bool) -> None:
         self.w.controller.auto_collapse = bool(on)
