@@ -5,6 +5,8 @@ always show the current app:
 
 * ``paused_mid_backward.png``: the chain-rule example, stepped into the middle of backward;
 * ``inspector_chain_rule.png``: the inspector on PowBackward0 with the chain-rule view;
+* ``paused_at_breakpoint.png``: a two-layer net paused at a breakpoint on its last
+  AddmmBackward0, the nodes that already ran showing what they received and sent;
 * ``gradient_flow.png``: gradient-flow colouring with its legend after a full backward, on a
   small sigmoid MLP (boxes readable, the legend clear of them);
 * ``builder_dialog.png``: the model builder;
@@ -107,6 +109,28 @@ def _shoot_chain_rule(app, w, shot) -> None:
     _wait(app, lambda: not w.controller.backward_running)
 
 
+def _shoot_breakpoint(app, w, shot) -> None:
+    """Paused at a breakpoint; the inspector on a node that ran before it."""
+    from ..core.run.debugger import BP_NODE
+
+    _open(app, w, ROOT / "examples" / "two_layer_single_sample.py")
+    g = w.scene.graph
+    mms = [n for n in g.nodes if n.name == "AddmmBackward0"]
+    last = max(mms, key=lambda n: n.module == "hidden")  # the first layer's: it runs last
+    w.breakpoint_actions.add_breakpoint(BP_NODE, last.id)
+    paused: list[str] = []
+    w.controller.node_paused.connect(paused.append)
+    w.act_continue.trigger()
+    _wait(app, lambda: bool(paused))
+    ran = [n for n in g.nodes if n.exec_order is not None and n.name == "AddmmBackward0" and n.id != last.id]
+    w.goto_node(ran[0].id if ran else paused[0])
+    _settle(app, 40)
+    shot("paused_at_breakpoint.png")
+    w.controller.abort()
+    _wait(app, lambda: not w.controller.backward_running)
+    w.controller.clear_breakpoints()
+
+
 def _shoot_gradient_flow(app, w, tmp: Path, shot) -> None:
     """Gradient-flow colouring on a small sigmoid MLP: exploding at the top, vanishing below."""
     flow = tmp / "saturated_sigmoid.py"
@@ -184,6 +208,7 @@ def main(outdir: str | None = None) -> int:
         print(f"wrote {path}")
 
     _shoot_chain_rule(app, w, shot)
+    _shoot_breakpoint(app, w, shot)
     _shoot_gradient_flow(app, w, tmp, shot)
     _shoot_builder(app, w, shot)
     _shoot_training(app, w, shot)
