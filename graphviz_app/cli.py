@@ -285,6 +285,7 @@ def export_main(argv: list[str]) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no display needed
     from .core.errors import InputShapeError, UntrustedCodeError
     from .core.files.loader import LoadError
+    from .core.files.snapshot import SnapshotError
     from .core.system.stacks import on_big_stack
 
     if args.weights is not None and not Path(args.weights).exists():
@@ -298,6 +299,8 @@ def export_main(argv: list[str]) -> int:
         return _fail(str(exc), "", args.debug, code=2)
     except UntrustedCodeError as exc:
         return _fail(str(exc), exc.details if args.debug else "", args.debug, code=2)
+    except SnapshotError as exc:  # a malformed snapshot: one sentence naming the field, bad input
+        return _fail(str(exc), "", args.debug, code=2)
     except LoadError as exc:
         message, details = str(exc), exc.details
         if details.startswith(_STUCK) and not args.debug:

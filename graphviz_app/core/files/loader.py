@@ -135,7 +135,7 @@ def load_path(
         try:
             return Loaded("snapshot", path, graph=snapshot.load(path))
         except snapshot.SnapshotError as exc:
-            raise LoadError(f"{path.name} is not a readable snapshot: {exc}") from None
+            raise snapshot.SnapshotError(f"{path.name} is not a readable snapshot: {exc}") from None
     raise LoadError(
         f"{path.name}: unsupported file type {path.suffix!r} (open a .py scenario or model file, a .pt "
         "TorchScript program or checkpoint, a .pt2 exported program, or a .json snapshot)"

@@ -3,20 +3,24 @@
 ``format`` is ``"graphviz_app.snapshot"``, ``version`` an integer; NaN and infinities
 are written as the strings ``"nan"``, ``"inf"``, ``"-inf"`` so every JSON parser
 reads the file. The JSON Schema ships as ``graphviz_app/core/schema/snapshot.schema.json``.
-Loading checks the structure by hand (fast, with plain messages); :func:`validate`
-runs the full schema.
+Loading checks every field against that schema (types included) with the small
+compiled validator in :mod:`.schema_check`, so ``jsonschema`` is not needed; errors are
+one sentence naming the node and the field. :func:`validate` runs ``jsonschema`` itself.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 from pathlib import Path
 from typing import Any
 
-from ..graph.model import KINDS, Edge, Graph, Node
+from ..errors import LoadError
+from ..graph.model import Edge, Graph, Node
 from ..system.atomic import atomic_write_text  # noqa: F401  (callers have always written through snapshot)
+from .schema_check import Check, SchemaViolation, compile_schema, format_path, show
 
 FORMAT = "graphviz_app.snapshot"
 VERSION = 1
@@ -26,8 +30,9 @@ SCHEMA_PATH = Path(__file__).with_name("schema") / "snapshot.schema.json"
 _SUMMARY_FLOATS = ("norm", "min", "max", "mean")
 
 
-class SnapshotError(ValueError):
-    """A snapshot file that cannot be read; the message says why in plain words."""
+class SnapshotError(LoadError, ValueError):
+    """A snapshot file that cannot be read; the message says why in one plain sentence.
+    A :class:`LoadError` like every failed load, and a ``ValueError`` as it has always been."""
 
 
 # ---------------------------------------------------------------- encoding
@@ -53,10 +58,45 @@ def _finite_numbers(v: list | tuple) -> bool:
         return False
 
 
+_SUMMARY_KEYS = frozenset(("shape", "dtype", "device", "norm", "min", "max", "mean", "nonfinite",
+                           "values", "values_imag"))
+_PLAIN = (str, int, type(None))
+
+
+def _plain_finite(v: Any) -> bool:
+    """A values preview (nested lists) of finite plain numbers only."""
+    if type(v) is not list:
+        return False
+    if v and type(v[0]) is list:
+        return all(_plain_finite(x) for x in v)
+    return not v or _finite_numbers(v)
+
+
+def _plain_summary(s: dict) -> bool:
+    """Whether a tensor summary needs no encoding: its usual keys only, finite statistics
+    (one sum: a non-finite statistic or an overflow makes it non-finite), plain values."""
+    if not s.keys() <= _SUMMARY_KEYS:
+        return False
+    try:
+        if not math.isfinite(s["norm"] + s["min"] + s["max"] + s["mean"]):
+            return False
+    except (KeyError, TypeError, OverflowError):  # None statistics (empty tensor), or odd types
+        return False
+    for k in ("dtype", "device", "nonfinite"):
+        if not isinstance(s.get(k), _PLAIN) or type(s.get(k)) is bool:
+            return False
+    shape = s.get("shape", [])
+    if type(shape) is not list or (shape and not _finite_numbers(shape)):
+        return False
+    return all(_plain_finite(s[k]) for k in ("values", "values_imag") if k in s)
+
+
 def _enc(v: Any) -> Any:
     if isinstance(v, float):
         return _enc_float(v)
     if isinstance(v, dict):
+        if "norm" in v and _plain_summary(v):
+            return dict(v)
         return {str(k): _enc(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         if _finite_numbers(v):  # a values preview or a shape: nothing to encode
@@ -77,20 +117,23 @@ def _enc(v: Any) -> Any:
 
 
 def _dec(v: Any) -> Any:
-    if isinstance(v, str) and v in ("nan", "inf", "-inf"):
+    if type(v) is str and v in ("nan", "inf", "-inf"):
         return float(v)
-    if isinstance(v, list):
-        return [_dec(x) for x in v]
+    if type(v) is list:
+        for x in v:
+            if type(x) is str or type(x) is list:
+                return [_dec(x) for x in v]
+        return list(v)
     return v
 
 
 def _dec_summary(s: Any) -> Any:
-    if not isinstance(s, dict):
+    if type(s) is not dict:
         return s
     s = dict(s)
     for k in _SUMMARY_FLOATS:
-        if k in s:
-            s[k] = _dec(s[k])
+        if type(s.get(k)) is str:
+            s[k] = float(s[k])
     for k in ("values", "values_imag"):
         if k in s:
             s[k] = _dec(s[k])
@@ -187,126 +230,115 @@ def _require(cond: bool, msg: str) -> None:
         raise SnapshotError(msg)
 
 
-def _is_number(v: Any) -> bool:
-    """A JSON number (not a bool) or one of the strings non-finite floats are written as."""
-    return (isinstance(v, (int, float)) and not isinstance(v, bool)) or v in ("nan", "inf", "-inf")
+@functools.lru_cache(maxsize=1)
+def _compiled_schema() -> Check:
+    return compile_schema(schema())
 
 
-def _is_shape(v: Any) -> bool:
-    return isinstance(v, list) and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in v)
+def _node_label(nodes: list, i: int) -> str:
+    nid = nodes[i].get("id") if isinstance(nodes[i], dict) else None
+    if isinstance(nid, str) and len(nid) <= 40 and nid.isprintable() and " " not in nid:
+        return f"node {nid}"
+    return f"node {nid!r}" if isinstance(nid, str) else f"node #{i}"
 
 
-def _is_values(v: Any, depth: int = 0) -> bool:
-    if isinstance(v, list):
-        return depth < 64 and all(_is_values(x, depth + 1) for x in v)
-    return _is_number(v) or isinstance(v, bool)
+def _violation_message(doc: dict, exc: SchemaViolation) -> str:
+    """One sentence naming the node (or edge) and the field, e.g. "node n12: field
+    'variable.shape' must be a list of non-negative integers, got 'abc'"."""
+    path = exc.path
+    where, rest = "", path
+    if len(path) >= 2 and path[0] == "nodes" and isinstance(path[1], int):
+        where, rest = _node_label(doc["nodes"], path[1]), path[2:]
+    elif len(path) >= 2 and path[0] == "edges" and isinstance(path[1], int):
+        where, rest = f"edge #{path[1]}", path[2:]
+    if exc.missing is not None:
+        text = f"required field '{format_path(rest + [exc.missing])}' is missing"
+    elif rest:
+        text = f"field '{format_path(rest)}' must be {exc.expected}, got {show(exc.value)}"
+    else:
+        text = f"must be {exc.expected}, got {show(exc.value)}"
+        return f"{where} {text}" if where else f"the snapshot {text}"
+    return f"{where}: {text}" if where else text
 
 
-def _check_summary(s: Any, where: str) -> None:
-    """The fields the app reads from a tensor summary have the types it expects."""
-    if s is None:
-        return
-    _require(isinstance(s, dict), f"{where} is not a summary object")
-    if "shape" in s:
-        _require(_is_shape(s["shape"]), f"{where}: 'shape' must be a list of non-negative integers")
-    for k in _SUMMARY_FLOATS:
-        if s.get(k) is not None:
-            _require(_is_number(s[k]), f"{where}: '{k}' must be a number, not {type(s[k]).__name__}")
-    nf = s.get("nonfinite")
-    _require(nf is None or (isinstance(nf, int) and not isinstance(nf, bool)), f"{where}: 'nonfinite' must be an integer")
-    if "values" in s:
-        _require(_is_values(s["values"]), f"{where}: 'values' must be a number or nested lists of numbers")
-    for k in ("dtype", "device"):
-        _require(s.get(k) is None or isinstance(s[k], str), f"{where}: '{k}' must be a string")
-
-
-def from_dict(doc: Any) -> Graph:
-    """Build a :class:`Graph` from a parsed snapshot document, checking its structure."""
+def _check_header(doc: Any) -> None:
+    """What the schema cannot word well: not a snapshot at all, or a newer version."""
     _require(isinstance(doc, dict), "the file is JSON but not a snapshot (top level is not an object)")
-    _require(doc.get("format") == FORMAT, f"not a graphviz_app snapshot (format is {doc.get('format')!r})")
+    _require(doc.get("format") == FORMAT, f"not a graphviz_app snapshot (format is {show(doc.get('format'))})")
     version = doc.get("version")
     _require(isinstance(version, int) and not isinstance(version, bool), "the snapshot has no integer version")
     _require(
         version <= VERSION,
         f"the snapshot is version {version}, newer than this app reads (up to {VERSION}); update graphviz_app",
     )
-    meta, nodes, edges = doc.get("meta"), doc.get("nodes"), doc.get("edges")
-    _require(isinstance(meta, dict), "'meta' must be an object")
-    _require(isinstance(nodes, list), "'nodes' must be a list")
-    _require(isinstance(edges, list), "'edges' must be a list")
-    out_nodes: list[Node] = []
+    for key, kind in (("meta", dict), ("nodes", list), ("edges", list)):
+        _require(isinstance(doc.get(key), kind), f"'{key}' must be {'an object' if kind is dict else 'a list'}, "
+                 f"got {show(doc.get(key))}")
+
+
+def _check_ids(nodes: list) -> set[str]:
     seen: set[str] = set()
     for i, d in enumerate(nodes):
-        _require(isinstance(d, dict), f"node #{i} is not an object")
-        nid, name, kind = d.get("id"), d.get("name"), d.get("kind")
-        _require(isinstance(nid, str), f"node #{i} has no string 'id'")
+        _require(isinstance(d, dict), f"node #{i} is not an object (got {show(d)})")
+        nid = d.get("id")
+        _require(isinstance(nid, str), f"node #{i} has no string 'id' (got {show(nid)})")
         _require(nid not in seen, f"node id {nid!r} appears twice")
         seen.add(nid)
-        _require(isinstance(name, str), f"node {nid!r} has no string 'name'")
-        _require(kind in KINDS or kind == "group", f"node {nid!r} has unknown kind {kind!r}")
-        eo = d.get("exec_order")
-        _require(eo is None or (isinstance(eo, int) and not isinstance(eo, bool)), f"node {nid!r}: bad exec_order")
-        module = d.get("module")
-        _require(module is None or isinstance(module, str), f"node {nid!r}: 'module' must be a string or null")
-        saved = d.get("saved", {})
-        _require(isinstance(saved, dict), f"node {nid!r}: 'saved' must be an object")
-        variable = d.get("variable")
-        _require(variable is None or isinstance(variable, dict), f"node {nid!r}: 'variable' must be an object")
-        if variable is not None:
-            _require("shape" not in variable or _is_shape(variable["shape"]),
-                     f"node {nid!r}: 'variable.shape' must be a list of non-negative integers")
-            for k in ("name", "dtype", "device"):
-                _require(variable.get(k) is None or isinstance(variable[k], str),
-                         f"node {nid!r}: 'variable.{k}' must be a string")
-        for key in ("grad_inputs", "grad_outputs"):
-            v = d.get(key)
-            _require(v is None or isinstance(v, list), f"node {nid!r}: '{key}' must be a list or null")
-            for s in v or []:
-                _require(s is None or isinstance(s, dict), f"node {nid!r}: '{key}' holds a non-summary")
-                _check_summary(s, f"node {nid!r}: '{key}'")
-        grad = d.get("grad")
-        _require(grad is None or isinstance(grad, dict), f"node {nid!r}: 'grad' must be a summary or null")
-        _check_summary(grad, f"node {nid!r}: 'grad'")
-        source = d.get("source")
-        seq = d.get("seq")
-        _require(seq is None or (isinstance(seq, int) and not isinstance(seq, bool)), f"node {nid!r}: bad seq")
-        out_nodes.append(
-            Node(
-                id=nid,
-                name=name,
-                kind=kind,
-                module=module,
-                saved=saved,
-                variable=variable,
-                source=source if isinstance(source, str) else None,
-                exec_order=eo,
-                seq=seq,
-                grad_inputs=_dec_summaries(d.get("grad_inputs")),
-                grad_outputs=_dec_summaries(d.get("grad_outputs")),
-                grad=_dec_summary(grad),
-            )
+    return seen
+
+
+def check(doc: Any) -> None:
+    """Raise :class:`SnapshotError` unless ``doc`` is a snapshot this app reads: every
+    field against the shipped schema (types included), ids unique, edges between nodes."""
+    _check_header(doc)
+    seen = _check_ids(doc["nodes"])
+    try:
+        _compiled_schema()(doc)
+    except SchemaViolation as exc:
+        raise SnapshotError(_violation_message(doc, exc)) from None
+    for i, e in enumerate(doc["edges"]):
+        _require(e["src"] in seen and e["dst"] in seen, f"edge #{i} names a node that is not in the file")
+
+
+def from_dict(doc: Any) -> Graph:
+    """Build a :class:`Graph` from a parsed snapshot document, checking every field first."""
+    try:
+        check(doc)
+    except RecursionError:
+        raise SnapshotError("the snapshot is nested too deeply") from None
+    out_nodes = [
+        Node(
+            id=d["id"], name=d["name"], kind=d["kind"], module=d["module"], saved=d["saved"],
+            variable=d.get("variable"), source=d.get("source"), exec_order=d["exec_order"], seq=d.get("seq"),
+            grad_inputs=_dec_summaries(d["grad_inputs"]), grad_outputs=_dec_summaries(d["grad_outputs"]),
+            grad=_dec_summary(d.get("grad")),
         )
-    out_edges: list[Edge] = []
-    for i, e in enumerate(edges):
-        _require(isinstance(e, dict), f"edge #{i} is not an object")
-        src, dst, slot = e.get("src"), e.get("dst"), e.get("slot")
-        _require(src in seen and dst in seen, f"edge #{i} names a node that is not in the file")
-        _require(isinstance(slot, int) and not isinstance(slot, bool), f"edge #{i} has no integer slot")
-        out_edges.append(Edge(src, dst, slot))
-    meta = dict(meta)
-    lh = meta.get("loss_history", [])
-    _require(isinstance(lh, list), "'meta.loss_history' must be a list")
-    _require(all(_is_number(x) for x in lh), "'meta.loss_history' must hold only numbers")
-    meta["loss_history"] = [_dec(x) for x in lh]
+        for d in doc["nodes"]
+    ]
+    out_edges = [Edge(e["src"], e["dst"], e["slot"]) for e in doc["edges"]]
+    meta = dict(doc["meta"])
+    meta["loss_history"] = [_dec(x) for x in meta["loss_history"]]
     return Graph(nodes=out_nodes, edges=out_edges, meta=meta)
 
 
-def loads(text: str | bytes) -> Graph:
+def _parse(text: bytes | str) -> Any:
+    """The JSON document: orjson (strict, fast) first; the standard library for the
+    files orjson refuses, so the message says exactly what is wrong."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency
+        orjson = None
+    if orjson is not None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise SnapshotError(f"the file is not UTF-8 text (byte {exc.start}); a snapshot is JSON") from None
+
     def _no_constant(name: str) -> Any:
         raise SnapshotError(
             f"the file is not strict JSON: it holds the literal {name}; a snapshot writes "
@@ -314,7 +346,7 @@ def loads(text: str | bytes) -> Graph:
         )
 
     try:
-        doc = json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant)
     except RecursionError:
         raise SnapshotError("the JSON is nested too deeply to be a snapshot") from None
     except json.JSONDecodeError as exc:
@@ -322,10 +354,11 @@ def loads(text: str | bytes) -> Graph:
             f"the file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
             "it may be truncated"
         ) from None
-    try:
-        return from_dict(doc)
-    except RecursionError:
-        raise SnapshotError("the snapshot is nested too deeply") from None
+
+
+def loads(text: str | bytes) -> Graph:
+    """Parse and check a snapshot; raises :class:`SnapshotError` with a plain message."""
+    return from_dict(_parse(text))
 
 
 def load(path: str | os.PathLike) -> Graph:
