@@ -36,6 +36,7 @@ from .window.search import Search
 from .window.step_back import StepBack
 from .window.training import TrainingView
 from .window.view_options import ViewOptions
+from .window.watching import Watching
 
 
 class _Overlay(QObject):
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         self.problems_view = ProblemsView(self)
         self.debug_view = DebugView(self)
         self.step_back = StepBack(self)
+        self.watching = Watching(self)
         self.training_view = TrainingView(self)
         self.search = Search(self)
         self.grouping = Grouping(self)
@@ -166,6 +168,7 @@ class MainWindow(QMainWindow):
         c.graph_ready.connect(self.step_back.on_graph_ready)
         c.node_paused.connect(self.step_back.on_paused)
         c.backward_finished.connect(self.step_back.on_finished)
+        self.watching.install()
         c.loss_added.connect(self.loss_plot.add_point)
         c.busy_changed.connect(self.on_busy)
         c.failed.connect(self.show_error)

@@ -225,3 +225,64 @@ def test_keyboard_shortcuts_lists_every_shortcut(qtbot, window):
     assert ("Step Back", QKeySequence("Shift+F10").toString(QKeySequence.NativeText)) in listed
     assert ("Step Out of Module", QKeySequence("Shift+F11").toString(QKeySequence.NativeText)) in listed
     window.shortcuts_dialog.close()
+
+
+def test_watch_list_per_node_step_and_per_training_step(qtbot, window, tmp_path, examples_dir):
+    from ui_helpers import MODEL
+
+    path = write_scenario(tmp_path, MODEL)
+    graph = open_file(qtbot, window, path)
+    leaf = next(n for n in graph.nodes if n.kind == LEAF and n.variable["name"] == "2.bias")
+    op = next(n for n in graph.nodes if n.name == "AddmmBackward0" and n.module == "0")
+    # A leaf's .grad norm from the graph's context menu; a node's gradient norm from the Inspector.
+    menu = window.context_menus.node_menu(leaf.id)
+    next(a for a in menu.actions() if a.text() == "Watch 2.bias.grad Norm").trigger()
+    window.goto_node(op.id)
+    assert window.inspector.node_id == op.id
+    qtbot.mouseClick(window.findChild(type(window.watching.inspector_button), "inspectorWatch"), Qt.LeftButton)
+    panel = window.watching.panel
+    assert [w.label for w in panel.watches] == ["‖2.bias.grad‖", "‖grad into 0.AddmmBackward0‖"]
+    assert window.docks["watch"].isVisible()
+
+    p = Pauses(window)
+    dbg = None
+    for _ in range(30):  # step until the leaf's .grad has been written
+        _step(qtbot, window, p, 1)
+        dbg = window.controller.debugger
+        if leaf.id in dbg.order:
+            break
+    rows = panel.rows(panel.node_steps)
+    assert len(rows) == len(p.paused) + 1  # "now", then one row per pause
+    assert rows[1][1][0] == "—"  # the first pause: 2.bias.grad not written yet
+    assert rows[-1][1][0] == f"{leaf.grad['norm']:.6g}"  # written at the last pause
+    assert rows[-1][0].endswith("2.bias")
+    window.act_continue.trigger()
+    qtbot.waitUntil(lambda: bool(p.finished), timeout=20000)
+    end = panel.rows(panel.node_steps)[-1]
+    assert end[0] == "end (finished)"
+    assert end[1] == [f"{leaf.grad['norm']:.6g}", f"{op.grad_outputs[0]['norm']:.6g}"]
+
+    # Training: one row per step, both watches (the node's from the kept step's graph).
+    window.steps_spin.setValue(3)
+    window.act_train.trigger()
+    qtbot.waitUntil(lambda: len(panel.rows(panel.train_steps)) >= 3 and not window.controller.training,
+                    timeout=60000)
+    train = panel.rows(panel.train_steps)
+    steps = [int(r[0].split()[1]) for r in train]
+    assert steps == list(range(steps[0], steps[0] + len(steps))) and len(steps) == 3
+    for label, cells in train:
+        assert all(c not in ("", "—") for c in cells), (label, cells)
+    trainer = window.controller.trainer
+    step = int(train[-1][0].split()[1])
+    assert train[-1][1][0] == f"{trainer.grad_norm_history['2.bias'][-1]:.6g}"
+    kept = trainer.store.get(step)
+    # A training step's graph has no module names on its ops: the same AddmmBackward0 by its place.
+    place = [n for n in graph.nodes if n.name == "AddmmBackward0"].index(op)
+    kept_op = [n for n in kept.nodes if n.name == "AddmmBackward0"][place]
+    assert train[-1][1][1] == f"{kept_op.grad_outputs[0]['norm']:.6g}"
+
+    # Remembered per model file.
+    open_file(qtbot, window, examples_dir / "chain_rule.py")
+    assert panel.watches == []
+    open_file(qtbot, window, path)
+    assert [w.label for w in panel.watches] == ["‖2.bias.grad‖", "‖grad into 0.AddmmBackward0‖"]

@@ -72,6 +72,8 @@ class ContextMenus(QObject):
                     menu.addAction(f"Collapse Module {p}", lambda p=p: self.w.grouping.collapse_module(p))
             menu.addAction("Break on NaN/Inf Gradient", lambda: self.w.breakpoint_actions.add_breakpoint(BP_NONFINITE))
             menu.addAction("Break When Gradient Norm Above…", self.w.breakpoint_actions.ask_norm_breakpoint)
+            what = f"{node.label}.grad Norm" if node.kind == LEAF else f"Gradient Norm of {node.label}"
+            menu.addAction(f"Watch {what}", lambda: self.w.watching.watch_node(node_id))
             if node.kind == LEAF and node.grad is None:
                 menu.addSeparator()
                 menu.addAction("Why Is .grad None?", self.w.problems_view.explain_missing)
