@@ -30,14 +30,22 @@ def _torch_threads():
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def window(qtbot, tmp_path, monkeypatch, request):
     """A shown main window with settings in a temporary file. Afterwards its workers
     are stopped and the window is deleted, so no window, timer or menu of one test
-    lives on into the next."""
+    lives on into the next.
+
+    The app runs every opened Python file in a child process first (a file that hangs,
+    exits or crashes is reported, not fatal); that child costs about 3 s of a 0.1 s
+    open. The window loads in-process here, except in tests marked ``probe``, which
+    check that guard through the window (tests/core/files/test_user_code.py checks it
+    directly)."""
     monkeypatch.setenv("GRAPHVIZ_APP_SETTINGS", str(tmp_path / "settings.ini"))
     from graphviz_app.ui.main_window import MainWindow
 
     w = MainWindow()
+    if request.node.get_closest_marker("probe") is None:
+        w.controller.safe_load = False
     qtbot.addWidget(w)
     w.show()
     yield w

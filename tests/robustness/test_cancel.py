@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from .conftest import open_ok, write_scenario
 
 SLOW_IMPORT = """
@@ -16,6 +18,7 @@ def build(device="cpu"):
 """
 
 
+@pytest.mark.probe  # the child importing the file is what cancelling stops
 def test_cancel_a_slow_load_keeps_the_previous_graph(qtbot, window, tmp_path, good_scenario):
     c = window.controller
     old = open_ok(qtbot, window, good_scenario)

@@ -9,6 +9,8 @@ import pytest
 
 from .conftest import assert_responsive, open_failing, open_ok, write_scenario
 
+pytestmark = pytest.mark.probe  # hostile files, caught by the child-process check
+
 FILES = {
     "syntax_error.py": (
         """

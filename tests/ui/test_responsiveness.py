@@ -3,8 +3,11 @@ backward (and the end of the pass) on a TransformerEncoder."""
 
 import time
 
+import pytest
 from PySide6.QtCore import QTimer
 from ui_helpers import Pauses, open_file, write_scenario
+
+pytestmark = pytest.mark.probe  # measured on the app's own loading path, child check included
 
 TRANSFORMER = """
 def build(device="cpu"):
