@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
         self.debugger_panel.add_requested.connect(self.breakpoint_actions.add_breakpoint)
         self.debugger_panel.toggle_requested.connect(c.set_breakpoint_enabled)
         self.debugger_panel.remove_requested.connect(c.remove_breakpoint)
-        self.inspector.values_requested.connect(c.request_values)
+        self.inspector.values_requested.connect(self.step_back.request_values)
         self.model_tree.module_selected.connect(self.grouping.select_module)
         self.model_tree.collapse_requested.connect(self.grouping.collapse_module)
         self.model_tree.expand_requested.connect(self.grouping.expand_module)

@@ -103,6 +103,11 @@ def test_step_back_shows_a_leaf_grad_as_its_previous_value(qtbot, window, tmp_pa
     assert leaf.exec_order is not None  # it had run (in the first pass)
     window.goto_node(leaf.id)
     text = window.inspector.toPlainText()
+    # The values table shows that value too (recorded), not the live tensor's.
+    values = window.inspector.values
+    assert values.kind == "table"
+    table = [float(values.table.item(0, j).text()) for j in range(values.table.columnCount())]
+    assert table == first["values"] != second["values"]
     # back to before the first write: .grad None, has not run yet
     while window.step_back.position and leaf.exec_order is not None:
         window.act_step_back.trigger()

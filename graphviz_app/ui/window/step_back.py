@@ -123,6 +123,18 @@ class StepBack(QObject):
 
         return run
 
+    def request_values(self, node_id: str, which: str, slot: int = 0) -> None:
+        """The Inspector's values view: a rewound node's recorded summary (the tensor
+        behind it holds its live value), else the tensor as usual."""
+        rw, graph = self.rewind, self.graph
+        if rw is not None and graph is not None and node_id in rw.hidden():
+            from ..control.summary_values import node_summary, summary_payload
+
+            self.w.inspector.set_values(node_id, which, slot,
+                                        summary_payload(node_summary(graph, node_id, which, slot)))
+            return
+        self.w.controller.request_values(node_id, which, slot)
+
     # --------------------------------------------------------------- showing
     def _show(self, changes: dict[str, NodeState]) -> None:
         rw, graph = self.rewind, self.graph
