@@ -58,7 +58,7 @@ from .programs import (  # noqa: F401 (re-exported)
     load_program,
     save_torchscript,
 )
-from .user_module import import_file
+from .user_module import import_file, in_folder_of
 
 
 # ------------------------------------------------------------ module files
@@ -199,7 +199,8 @@ def build_module_scenario(path: str | Path, choice: ModelChoice | dict, device: 
     if choice.seed is not None:
         torch.manual_seed(choice.seed)
     try:
-        model = cls(**choice.kwargs).to(device)
+        with in_folder_of(path):  # the constructor is the user's code: relative paths from its folder
+            model = cls(**choice.kwargs).to(device)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise

@@ -2,14 +2,21 @@
 
 This runs the user's code in this process; :mod:`graphviz_app.core.files.user_code`
 runs the same functions in a child process first when a file must not take the app down.
+The user's code runs with its file's folder as the working directory and first on
+``sys.path`` (see :func:`in_folder_of`), so ``open("data.csv")`` beside a scenario works
+wherever the app was started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import sys
+import threading
 import traceback
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +24,38 @@ from ..errors import LoadError, file_traceback
 
 if TYPE_CHECKING:  # torch stays unimported until a scenario is built (user_code's child needs that)
     from ..run.scenario import Scenario
+
+
+# The working directory is the process's: one user file at a time runs inside its folder.
+_FOLDER_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def in_folder_of(path: str | Path) -> Iterator[None]:
+    """Run the block with ``path``'s folder as the working directory and first on
+    ``sys.path``, as running the file with ``python`` from its folder would; both are
+    restored afterwards, whatever the block does. Held under a lock (the working
+    directory is process-wide), reentrant so a build() that imports another file works."""
+    folder = str(Path(path).resolve().parent)
+    with _FOLDER_LOCK:
+        try:
+            before = os.getcwd()
+        except OSError:  # the old working directory was removed
+            before = None
+        sys.path.insert(0, folder)
+        try:
+            os.chdir(folder)
+            yield
+        finally:
+            if before is not None:
+                try:
+                    os.chdir(before)
+                except OSError:
+                    pass
+            try:
+                sys.path.remove(folder)
+            except ValueError:
+                pass
 
 
 def import_file(path: str | Path) -> Any:
@@ -29,9 +68,9 @@ def import_file(path: str | Path) -> Any:
     if spec is None or spec.loader is None:
         raise LoadError(f"{path.name} cannot be imported as Python")
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
     try:
-        spec.loader.exec_module(module)
+        with in_folder_of(path):
+            spec.loader.exec_module(module)
     except SyntaxError as exc:
         where = Path(exc.filename).name if exc.filename else path.name
         raise LoadError(
@@ -48,11 +87,6 @@ def import_file(path: str | Path) -> Any:
             f"{path.name} raised {type(exc).__name__} while being imported: {exc}",
             file_traceback(exc, path),
         ) from None
-    finally:
-        try:
-            sys.path.remove(str(path.parent))
-        except ValueError:
-            pass
     return module
 
 
@@ -73,7 +107,8 @@ def scenario_from_module(module: Any, path: str | Path, device: str = "cpu") -> 
             "that returns a graphviz_app.Scenario"
         )
     try:
-        scenario = build(device=device)
+        with in_folder_of(path):
+            scenario = build(device=device)
     except SystemExit as exc:
         raise LoadError(f"{path.name}: build() called sys.exit({exc.code!r})") from None
     except BaseException as exc:
