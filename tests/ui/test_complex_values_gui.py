@@ -1,11 +1,12 @@
 """Complex gradients are shown as complex numbers (real and imaginary parts), not as
-magnitudes: in the Inspector's text and in the values table;
+magnitudes: in the Inspector's text, in the values table, and in a reopened snapshot;
 pictures of big complex tensors say that they show magnitudes."""
 
 import numpy as np
 import torch
 from ui_helpers import Pauses, open_file, write_scenario
 
+from graphviz_app.core.files import snapshot
 from graphviz_app.ui.control.values import tensor_payload
 
 COMPLEX = """
@@ -56,3 +57,15 @@ def test_complex_leaf_grad_in_inspector_and_values_table(qtbot, window, tmp_path
     assert "magnitudes" in ins.values.caption.text()
     assert "of the magnitudes" in ins.toPlainText()  # its norm/min/max/mean are |·|
 
+
+
+def test_reopened_snapshot_shows_complex_values(qtbot, window, tmp_path):
+    open_file(qtbot, window, write_scenario(tmp_path, COMPLEX))
+    _run_to_end(qtbot, window)
+    path = snapshot.save(window.scene.graph, tmp_path / "complex.json")
+    graph = open_file(qtbot, window, path)
+    ins = window.inspector
+    window.goto_node(graph.leaf("z").id)
+    qtbot.waitUntil(lambda: ins.values.kind == "table", timeout=10000)
+    assert _table_texts(ins.values) == [["1.5+0.25j", "-2-0.5j"]]
+    assert "[1.5+0.25j, -2-0.5j]" in ins.toPlainText()
