@@ -25,6 +25,7 @@ Each step calls the scenario's own pieces (``prepare_step``, ``output``,
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -35,6 +36,7 @@ import torch
 
 from ..graph.capture import capture
 from ..graph.model import LEAF, Graph
+from ..graph.modules import track_modules
 from ..graph.recompute import recording
 from ..graph.summary import summarize_batch
 from .debugger import BackwardDebugger, BackwardResult
@@ -362,12 +364,19 @@ class Trainer:
             debug_mode is not None or (self.snapshot_every > 0 and step_no % self.snapshot_every == 0)
         )
         sc.prepare_step()
-        out = sc.output()
+        recorded = keep_graph or debug_mode is not None
+        # A kept step's nodes name their modules as the live graph's do (collapse, watches).
+        tracker = track_modules(sc.model) if recorded and sc.model is not None else contextlib.nullcontext(None)
+        with tracker as mods:
+            out = sc.output()
         loss = sc.record_loss(out)
         graph = None
         paused = 0.0
-        if keep_graph or debug_mode is not None:
-            graph = capture(out, names=sc.names(), model=sc.model, saved=self.saved or debug_mode is not None)
+        if recorded:
+            graph = capture(out, names=sc.names(), model=sc.model, modules=mods,
+                            saved=self.saved or debug_mode is not None)
+            if hasattr(mods, "clear"):
+                mods.clear()  # the tracker holds graph nodes: let them go with the graph
             graph.meta.update(scenario=sc.name, step=step_no, loss=loss, device=str(sc.device))
         if debug_mode is not None and graph is not None and graph.live:
             self._set_state(DEBUGGING)

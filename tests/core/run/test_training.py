@@ -73,6 +73,19 @@ def test_snapshots_are_bounded_detached_and_carry_their_history():
     assert [g.meta["step"] for g in tr.snapshots] == [12]
 
 
+def test_kept_steps_name_their_modules_as_the_live_graph_does():
+    from graphviz_app.core.run.session import Session
+
+    live = Session(regression(3)).forward()
+    tr = Trainer(regression(3))
+    tr.start()
+    tr.wait(T)
+    kept = tr.snapshot_at(2)
+    modules = {(n.name, n.module) for n in live.nodes if n.kind != "leaf"}
+    assert {(n.name, n.module) for n in kept.nodes if n.kind != "leaf"} == modules
+    assert {"0", "2"} <= {m for _, m in modules}
+
+
 def test_snapshot_every_and_keep_zero():
     tr = Trainer(regression(9), keep=10, snapshot_every=3)
     tr.start()
