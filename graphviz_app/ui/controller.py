@@ -58,6 +58,7 @@ class Controller(QObject):
     info = Signal(str)
     needs_model_choice = Signal(str, object)  # path, [ModuleClass]: ask which class to build
     needs_input_shape = Signal(str)  # path of a program without stored example inputs
+    needs_trust = Signal(str, str)  # path, why: the file would run code when read (UntrustedCodeError)
     breakpoints_changed = Signal()
     nan_found = Signal(str)  # node id of the first non-finite gradient, "" when none
     explanations = Signal(object)  # list[explain.Reason]

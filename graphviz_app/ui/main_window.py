@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
         c.info.connect(self.show_info)
         c.needs_model_choice.connect(self.opening.ask_model_choice)
         c.needs_input_shape.connect(self.opening.ask_input_shape)
+        c.needs_trust.connect(self.opening.ask_trust_code)
         c.source_changed.connect(self.on_source_changed)
         c.breakpoints_changed.connect(self.breakpoint_actions.on_breakpoints_changed)
         c.nan_found.connect(self.problems_view.on_nan_found)

@@ -339,7 +339,8 @@ def load_program_safely(path: str | os.PathLike, device: str = "cpu", *, input_s
     """Probe a ``.pt``/``.pt2`` program in a child, then load it here (see ``model_files.load_program``)."""
     from .model_files import load_program
 
-    res = probe(path, device, timeout=timeout, input_shapes=input_shapes, cancel=cancel)
+    res = probe(path, device, timeout=timeout, input_shapes=input_shapes, cancel=cancel,
+                trust=bool(options.get("trust")))
     res.raise_for_error()
     return load_program(path, input_shapes=input_shapes, device=device, **options)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...core.errors import UntrustedCodeError
 from ...core.files.loader import LoadError, load_path
 from ...core.run.session import Session
 from ...core.system import memory
@@ -17,17 +18,24 @@ class Loader:
 
     def __init__(self, ctl) -> None:
         self.ctl = ctl
+        self.trusted_programs: dict[str, bool] = {}  # path -> opened trusting its code
 
-    def open(self, path: str | Path) -> bool:
-        """Load a scenario or snapshot; the current one stays until this succeeds."""
+    def open(self, path: str | Path, trust: bool = False) -> bool:
+        """Load a scenario or snapshot; the current one stays until this succeeds. A file
+        that would run code when read is refused (``needs_trust``) unless ``trust``."""
         ctl = self.ctl
         path = Path(path)
         device = ctl.device
 
         def job() -> None:
             memory.maybe_reclaim()  # the user waits for the new file anyway
-            loaded = load_path(path, device=device, safe=ctl.safe_load, timeout=ctl.load_timeout,
-                               cancel=ctl.jobs.cancel_event)
+            try:
+                loaded = load_path(path, device=device, safe=ctl.safe_load, timeout=ctl.load_timeout,
+                                   cancel=ctl.jobs.cancel_event, trust=trust)
+            except UntrustedCodeError as exc:
+                ctl.needs_trust.emit(str(path), str(exc))
+                return
+            self.trusted_programs[str(path)] = trust
             ctl.jobs.check_cancel()
             if loaded.kind == "checkpoint":
                 self.apply_checkpoint(path)
@@ -111,7 +119,8 @@ class Loader:
 
         def job() -> None:
             scenario = load_program_safely(path, device, input_shapes=input_shapes, timeout=ctl.load_timeout,
-                                           cancel=ctl.jobs.cancel_event)
+                                           cancel=ctl.jobs.cancel_event,
+                                           trust=self.trusted_programs.get(str(path), False))
             self.show_scenario(scenario, path)
 
         return ctl.jobs.spawn("loading", job, f"Loading {path.name}…")

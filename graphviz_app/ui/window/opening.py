@@ -80,6 +80,29 @@ class Opening(QObject):
         self.w.log_line(f"Opening {path}")
         return self.w.controller.open(path)
 
+    @Slot(str, str)
+    def ask_trust_code(self, path: str, why: str) -> None:
+        """A program or archive whose pickles would run code: name the risk, open it only
+        if the user says so (asked every time, never remembered)."""
+        box = QMessageBox(QMessageBox.Warning, "This file contains code",
+                          f"{Path(path).name} contains code that runs as soon as it is read.", parent=self.w)
+        box.setInformativeText(f"{why}\n\nOpen it anyway? Its code runs with your permissions: "
+                               "only do this for files you made or trust.")
+        box.setStandardButtons(QMessageBox.Open | QMessageBox.Cancel)
+        box.setDefaultButton(QMessageBox.Cancel)
+        box.setObjectName("trustCodeBox")
+        self.trust_box = box
+
+        def answered(button) -> None:
+            if box.standardButton(button) == QMessageBox.Open:
+                self.w.log_line(f"Opening {path}, trusting the code in it")
+                self.when_idle(lambda: self.w.controller.open(path, trust=True))
+            else:
+                self.w.log_line(f"Not opened (it contains code): {path}")
+
+        box.buttonClicked.connect(answered)
+        box.open()
+
     @Slot(str, object)
     def ask_model_choice(self, path: str, classes) -> None:
         """A plain .py with nn.Module classes: let the user pick one (remembered per file)."""
