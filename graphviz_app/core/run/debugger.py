@@ -125,6 +125,7 @@ class BackwardDebugger:
         self._pre_hooks = True  # see _install
         self._gc_hold = 0  # memory.hold_collections token while backward runs
         self.paused_s = 0.0  # time spent paused, left out of the backward's timings
+        self._summarised = 0  # self.order[:_summarised] has summaries (see _summarize_ran)
         self._current: str | None = None
         self.paused_at: str | None = None
         self.order: list[str] = []
@@ -365,13 +366,19 @@ class BackwardDebugger:
         if node_ids is None or set(ran) <= set(ids):
             graph.meta["first_nonfinite"] = first_nonfinite(graph, ran)
 
-    def _summarize_node(self, nid: str) -> None:
-        self.summarize([nid])
+    def _summarize_ran(self, nid: str) -> None:
+        """Summaries for every node that ran since the last pause (and for those whose
+        leaf-bound slots were still open then), so that while paused every node that ran
+        shows what it received and sent, and every leaf written so far its ``.grad``:
+        after a continue to a breakpoint, not only the node paused on."""
+        pending = [n for n, _ in self._deferred]
+        start, self._summarised = self._summarised, len(self.order)
+        self.summarize(list(dict.fromkeys([*pending, *self.order[start:], nid])))
 
     def _pause(self, nid: str) -> None:
-        # Summaries for the node on screen: we are stopping anyway.
+        # Summaries for what ran since the last pause: we are stopping anyway.
         try:
-            self._summarize_node(nid)
+            self._summarize_ran(nid)
         except Exception:  # a summary must never break the user's backward
             pass
         with self._cond:
