@@ -300,6 +300,7 @@ class MainWindow(QMainWindow):
         self._build_t0 = t0
         self._backward_done = False
         self._relayout_focus = None
+        self.breakpoint_actions.rebind(graph)
         self.scene.set_graph(graph, layout, chunked=True)
         self.breakpoint_actions.apply_breakpoint_marks()
         self.debugger_panel.clear_executed()

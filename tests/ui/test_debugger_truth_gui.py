@@ -53,3 +53,56 @@ def test_nodes_that_ran_before_a_breakpoint_show_their_gradients(qtbot, window, 
             assert n.grad is not None and window.scene.items_for(n.id)[0].detail.startswith("grad = ")
     window.act_run_end.trigger()
     qtbot.waitUntil(lambda: bool(p.finished), timeout=20000)
+
+
+def test_node_breakpoints_belong_to_their_graph(qtbot, window, examples_dir):
+    """Opening another model never moves a node breakpoint to whatever has its id."""
+    graph = open_file(qtbot, window, examples_dir / "chain_rule.py")
+    mul = node_named(graph, "MulBackward0")
+    window.goto_node(mul.id)
+    window.act_toggle_bp.trigger()  # F9
+    assert [bp.value for bp in window.controller.breakpoints] == [mul.id]
+    # Reloading the same file keeps it, on the same operation.
+    graph = open_file(qtbot, window, examples_dir / "chain_rule.py")
+    assert [graph.node(bp.value).name for bp in window.controller.breakpoints] == ["MulBackward0"]
+    # Another model without that operation: dropped, and the log says so.
+    graph = open_file(qtbot, window, examples_dir / "two_layer_single_sample.py")
+    assert window.controller.breakpoints == []
+    assert "removed: this graph has no such node" in window.log.toPlainText()
+    assert not window.scene.breakpoint_nodes  # no red dot left on the new graph
+    assert window.debugger_panel.bp_list.count() == 0
+    p = Pauses(window)
+    window.act_continue.trigger()  # F5 runs to the end: no stray stop
+    qtbot.waitUntil(lambda: bool(p.finished), timeout=20000)
+    assert p.paused == []
+
+
+SHIFTED = L2_ON_ZERO_BIAS.replace("return self.fc2(torch.relu(self.fc1(x)))",
+                                  "return self.fc2(torch.relu(self.fc1(x))) * 1.0")
+
+
+def test_a_node_breakpoint_follows_its_operation_into_another_model(qtbot, window, tmp_path):
+    graph = open_file(qtbot, window, write_scenario(tmp_path, L2_ON_ZERO_BIAS, "a.py"))
+    fc2 = next(n for n in graph.nodes if n.name == "AddmmBackward0" and n.module == "fc2")
+    window.breakpoint_actions.add_breakpoint(BP_NODE, fc2.id)
+    graph = open_file(qtbot, window, write_scenario(tmp_path, SHIFTED, "b.py"))  # one more node on top
+    assert fc2.id not in graph or graph.node(fc2.id).module != "fc2" or graph.node(fc2.id).name != fc2.name
+    [bp] = window.controller.breakpoints
+    node = graph.node(bp.value)
+    assert (node.name, node.module) == ("AddmmBackward0", "fc2")
+    p = Pauses(window)
+    window.act_continue.trigger()
+    p.wait_next(qtbot, 0)
+    assert p.paused == [bp.value]
+    window.act_run_end.trigger()
+    qtbot.waitUntil(lambda: bool(p.finished), timeout=20000)
+
+
+def test_a_type_breakpoint_not_in_the_graph_is_kept_with_a_warning(qtbot, window, examples_dir):
+    from graphviz_app.core.run.debugger import BP_TYPE
+
+    open_file(qtbot, window, examples_dir / "chain_rule.py")
+    bp = window.breakpoint_actions.add_breakpoint(BP_TYPE, "ConvolutionBackward0")
+    assert bp in window.controller.breakpoints
+    assert "has no ConvolutionBackward0" in window.log.toPlainText()
+    assert window.breakpoint_actions.describe_breakpoint(bp).endswith("not in this graph")

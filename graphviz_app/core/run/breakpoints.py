@@ -22,6 +22,8 @@ class Breakpoint:
     kind: str
     value: Any = None
     enabled: bool = True
+    key: tuple | None = None  # a node breakpoint's stable key (node_key), set with it
+    label: str = ""  # the node's label when it was set
 
     @property
     def needs_values(self) -> bool:
@@ -36,6 +38,51 @@ class Breakpoint:
             BP_NORM_ABOVE: f"gradient norm > {self.value}",
         }.get(self.kind, self.kind)
 
+
+
+def node_key(graph, node_id: str) -> tuple[str, str, int]:
+    """A node's key that outlives its id: (module path, grad_fn name, occurrence), the
+    occurrence counting nodes of the same module and name in capture order. The same
+    model gives the same key to the same operation; another model rarely has it."""
+    node = graph.node(node_id)
+    module = node.module or ""
+    nth = 0
+    for n in graph.nodes:
+        if n.id == node_id:
+            break
+        if n.name == node.name and (n.module or "") == module:
+            nth += 1
+    return (module, node.name, nth)
+
+
+def find_node_key(graph, key: tuple) -> str | None:
+    """The id of the node of ``graph`` with ``key`` (see :func:`node_key`), or None."""
+    module, name, nth = key
+    seen = 0
+    for n in graph.nodes:
+        if n.name == name and (n.module or "") == module:
+            if seen == nth:
+                return n.id
+            seen += 1
+    return None
+
+
+def rebind_node_breakpoints(breakpoints: list[Breakpoint], graph) -> tuple[list[Breakpoint], list[Breakpoint]]:
+    """Node breakpoints follow their key into ``graph`` (a newly opened model, or the
+    same one again): returns (moved: their ``value`` is now the new id, dropped: no node
+    of ``graph`` has their key; removed from ``breakpoints``). Never moved by id alone."""
+    moved, dropped = [], []
+    for bp in list(breakpoints):
+        if bp.kind != BP_NODE or bp.key is None:
+            continue
+        nid = find_node_key(graph, bp.key)
+        if nid is None:
+            breakpoints.remove(bp)
+            dropped.append(bp)
+        elif nid != bp.value:
+            bp.value = nid
+            moved.append(bp)
+    return moved, dropped
 
 
 def _grad_tensors(ts: Sequence[Any]) -> list[torch.Tensor]:

@@ -9,6 +9,7 @@ import time
 import traceback
 from typing import Any
 
+from ...core.run.breakpoints import BP_NODE, node_key
 from ...core.run.debugger import (
     BP_NONFINITE,
     BackwardDebugger,
@@ -37,6 +38,9 @@ class BackwardDriver:
                 ctl.breakpoints_changed.emit()
                 return bp
         bp = Breakpoint(kind, value)
+        g = ctl.graph
+        if kind == BP_NODE and g is not None and value in g:  # it follows this key to other graphs
+            bp.key, bp.label = node_key(g, value), f"{g.node(value).label} ({value})"
         ctl.breakpoints.append(bp)
         ctl.breakpoints_changed.emit()
         return bp

@@ -29,7 +29,27 @@ class BreakpointActions(QObject):
         if bp.kind == BP_NODE and g is not None and bp.value in g:
             n = g.node(bp.value)
             return f"node {n.label} ({bp.value})"
+        if bp.kind == BP_TYPE and g is not None and not any(n.name == bp.value for n in g.nodes):
+            return f"{bp.describe()} — not in this graph"
         return bp.describe()
+
+    def rebind(self, graph) -> None:
+        """A new graph is on screen: node breakpoints follow their stable key (module,
+        grad_fn name, occurrence) into it, or are dropped with a line in the log; never
+        left on whatever node has the old id."""
+        from ...core.run.breakpoints import rebind_node_breakpoints
+
+        c = self.w.controller
+        moved, dropped = rebind_node_breakpoints(c.breakpoints, graph)
+        for bp in moved:
+            self.w.log_line(f"Breakpoint on {bp.label} follows it to {bp.value} (same module and operation)")
+        for bp in dropped:
+            self.w.log_line(f"Breakpoint on node {bp.label} removed: this graph has no such node "
+                            f"(module {bp.key[0] or '—'}, {bp.key[1]} #{bp.key[2] + 1})")
+        if dropped:
+            self.w.statusBar().showMessage(f"{len(dropped)} node breakpoint(s) removed: not in this graph "
+                                           "(see the log)", 8000)
+        self.w.debugger_panel.set_breakpoints(c.breakpoints, self.describe_breakpoint)
 
     def add_breakpoint(self, kind: str, value: str = "") -> Breakpoint | None:
         value = (value or "").strip()
@@ -63,7 +83,11 @@ class BreakpointActions(QObject):
         elif kind == BP_NONFINITE:
             value = None
         bp = self.w.controller.add_breakpoint(kind, value)
+        g = self.w.scene.graph
         self.w.log_line(f"Breakpoint: {self.describe_breakpoint(bp)}")
+        if kind == BP_TYPE and g is not None and not any(n.name == value for n in g.nodes):
+            self.w.show_info(f"Warning: this graph has no {value} node; the breakpoint stays set and "
+                             "stops at one when a graph has it.")
         return bp
 
     def toggle_node_breakpoint(self) -> None:

@@ -79,3 +79,23 @@ def test_every_mode_keeps_what_ran_summarised():
             dbg.step()
         dbg.run_to_end()
         assert dbg.wait(T).status == "finished"
+
+
+def test_node_keys_survive_another_capture_and_miss_other_models():
+    from graphviz_app.core.run.breakpoints import (
+        find_node_key,
+        node_key,
+        rebind_node_breakpoints,
+    )
+
+    _, g1 = mlp_with_l2_on_a_zero_bias()
+    _, g2 = mlp_with_l2_on_a_zero_bias()
+    for n in g1.nodes:
+        assert find_node_key(g2, node_key(g1, n.id)) == n.id
+    mm = next(n for n in g1.nodes if n.name == "AddmmBackward0" and n.module == "2")
+    bp = Breakpoint(BP_NODE, mm.id, key=node_key(g1, mm.id), label="mm")
+    x = torch.ones(2, requires_grad=True)
+    other = capture((x * 3).sum())
+    bps = [bp, Breakpoint(BP_TYPE, "MulBackward0")]
+    moved, dropped = rebind_node_breakpoints(bps, other)
+    assert dropped == [bp] and moved == [] and [b.kind for b in bps] == [BP_TYPE]
