@@ -61,6 +61,7 @@ class Controller(QObject):
     needs_trust = Signal(str, str)  # path, why: the file would run code when read (UntrustedCodeError)
     breakpoints_changed = Signal()
     nan_found = Signal(str)  # node id of the first non-finite gradient, "" when none
+    nan_cause = Signal(str)  # the NaN hunt's cause found before the backward (state, forward op)
     explanations = Signal(object)  # list[explain.Reason]
     values_ready = Signal(str, str, int, object)  # node id, which ("in"|"out"|"grad"), slot, payload
     forward_paused = Signal(object, object, object)  # ForwardStop, Graph, Layout

@@ -179,6 +179,7 @@ class MainWindow(QMainWindow):
         c.source_changed.connect(self.on_source_changed)
         c.breakpoints_changed.connect(self.breakpoint_actions.on_breakpoints_changed)
         c.nan_found.connect(self.problems_view.on_nan_found)
+        c.nan_cause.connect(self.problems_view.on_nan_cause)
         c.explanations.connect(self.problems_view.on_explanations)
         c.values_ready.connect(self.inspector.set_values)
         c.forward_paused.connect(self.debug_view.on_forward_paused)

@@ -94,12 +94,12 @@ def test_nan_inf_keep_summaries_exports_and_plots_valid(qtbot, window, tmp_path)
     assert window.scene.fill_of(graph.leaf("z").id) == gradflow.NONFINITE_COLOR
     assert window.legend.isVisible() and window.legend.counts.get("nonfinite", 0) >= 1
     window.act_flow.trigger()
-    # The NaN hunt names the first node with a non-finite gradient, in words.
-    with qtbot.waitSignal(window.controller.nan_found, timeout=30000):
+    # The NaN hunt names the cause, in words: here the forward's log(0), with its line.
+    with qtbot.waitSignal(window.controller.nan_cause, timeout=30000):
         window.act_nan_hunt.trigger()
     text = window.debug_state.text()
-    assert text.startswith("NaN hunt: first non-finite gradient at "), text
-    assert "Forward source:" in text and "nonfinite.py" in text
+    assert text.startswith("NaN hunt: the forward's first non-finite value comes from log at "), text
+    assert "nonfinite.py" in text and "torch.log(x)" in text
     assert_responsive(qtbot, window)
 
 

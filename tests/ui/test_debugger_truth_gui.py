@@ -106,3 +106,66 @@ def test_a_type_breakpoint_not_in_the_graph_is_kept_with_a_warning(qtbot, window
     assert bp in window.controller.breakpoints
     assert "has no ConvolutionBackward0" in window.log.toPlainText()
     assert window.breakpoint_actions.describe_breakpoint(bp).endswith("not in this graph")
+
+
+TWO_LAYER = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(4, 6), nn.Linear(6, 1)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+def build(device="cpu"):
+    torch.manual_seed(0)
+    net = Net().to(device)
+    return Scenario("net", model=net, inputs=torch.randn(8, 4, device=device),
+                    targets=torch.randn(8, 1, device=device), loss_fn=nn.MSELoss(),
+                    optimizer=torch.optim.SGD(net.parameters(), lr=0.1))
+"""
+
+LOG_OF_NEGATIVE = TWO_LAYER.replace("return self.fc2(torch.relu(self.fc1(x)))",
+                                    "return torch.log(self.fc2(torch.relu(self.fc1(x))) - 100.0)")
+
+
+def hunt(qtbot, window):
+    causes, found = [], []
+    window.controller.nan_cause.connect(causes.append)
+    window.controller.nan_found.connect(found.append)
+    window.act_nan_hunt.trigger()
+    qtbot.waitUntil(lambda: bool(causes or found), timeout=30000)
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=30000)
+    return causes, found
+
+
+def test_nan_hunt_names_a_nan_weight_not_the_loss_node(qtbot, window, tmp_path):
+    import torch
+
+    open_file(qtbot, window, write_scenario(tmp_path, TWO_LAYER))
+    with torch.no_grad():  # what an update with a NaN gradient leaves behind
+        window.controller.session.scenario.model.fc2.bias.fill_(float("nan"))
+    causes, found = hunt(qtbot, window)
+    assert not found, "the hunt ran backward and blamed a consequence"
+    assert "parameter fc2.bias" in causes[0] and "before the forward" in causes[0]
+    assert "parameter fc2.bias" in window.debug_state.text()
+    assert any("fc2.bias" in window.problems.item(i).text() for i in range(window.problems.count()))
+
+
+def test_nan_hunt_names_the_forward_op_and_its_line(qtbot, window, tmp_path):
+    path = write_scenario(tmp_path, LOG_OF_NEGATIVE)
+    open_file(qtbot, window, path)
+    causes, found = hunt(qtbot, window)
+    assert not found
+    assert "from log" in causes[0] and f"{path}:" in causes[0] and "torch.log" in causes[0]
+
+
+def test_problems_flag_nonfinite_grads_when_a_pass_ends(qtbot, window, tmp_path):
+    open_file(qtbot, window, write_scenario(tmp_path, LOG_OF_NEGATIVE))
+    p = Pauses(window)
+    window.act_run_end.trigger()
+    qtbot.waitUntil(lambda: bool(p.finished), timeout=20000)
+    qtbot.waitUntil(lambda: window.inspector.finished, timeout=10000)
+    texts = [window.problems.item(i).text() for i in range(window.problems.count())]
+    assert any(t.startswith("fc2.bias: .grad has") and "NaN/Inf" in t for t in texts), texts

@@ -25,7 +25,7 @@ def build(device="cpu"):
 
 NAN = """
 def build(device="cpu"):
-    x = torch.tensor([4.0, -1.0], requires_grad=True, device=device)
+    x = torch.tensor([4.0, 0.0], requires_grad=True, device=device)  # sqrt(0): finite, its gradient is not
     w = torch.tensor(2.0, requires_grad=True, device=device)
     def forward(x, w):
         y = x * w

@@ -71,13 +71,16 @@ class BackwardDriver:
         return None
 
     def start(self, mode: str, target: str | None = None, extra: list[Breakpoint] | None = None,
-              sources: bool | None = None) -> None:
-        """On a worker: forward again when needed, then start a backward in ``mode``."""
+              sources: bool | None = None, before=None) -> None:
+        """On a worker: forward again when needed, then start a backward in ``mode``;
+        ``before()`` runs first there and may end the job (it returns True)."""
         ctl = self.ctl
         session = ctl.session
         assert session is not None
 
         def job() -> None:
+            if before is not None and before():
+                return
             fresh = (ctl.debugger is not None and ctl.debugger.result is not None) or extra is not None
             if fresh or ctl.graph is not session.graph or session.graph is None or not session.graph.live:
                 # The last backward ended (or another graph is shown): forward again.
@@ -211,8 +214,24 @@ class BackwardDriver:
         if ctl.session is None:
             ctl.info.emit("Open a scenario first: a snapshot has no model to run backward on.")
             return False
-        self.hunting = True
-        self.start("continue", extra=[Breakpoint(BP_NONFINITE)], sources=True)
+        session = ctl.session
+
+        def cause_first() -> bool:
+            """The cause before the consequence: non-finite state, then the forward op;
+            only when both are clean does the backward run to its first NaN."""
+            from ...core.run.nan_cause import first_nonfinite_forward, nonfinite_state
+
+            tr = ctl.trainer
+            cause = nonfinite_state(session.scenario, tr.grad_norm_history if tr is not None else None)
+            if cause is None:
+                cause = first_nonfinite_forward(session.scenario.output)
+            if cause is not None:
+                ctl.nan_cause.emit(cause.message)
+                return True
+            self.hunting = True
+            return False
+
+        self.start("continue", extra=[Breakpoint(BP_NONFINITE)], sources=True, before=cause_first)
         return True
 
     def abort(self) -> None:

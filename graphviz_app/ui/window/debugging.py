@@ -91,6 +91,7 @@ class DebugView(QObject):
         self.w.inspector.refresh()
         if result.status == "finished" and graph is not None:
             self.w.problems_view.missing_leaf_notes(graph)
+            self.w.problems_view.flag_nonfinite_grads(graph)
             self.w.model_tree.update_grads(graph)
             norms = {(n.variable or {}).get("name"): n.grad.get("norm") for n in graph.leaves()
                      if n.grad is not None and isinstance(n.grad.get("norm"), (int, float))}

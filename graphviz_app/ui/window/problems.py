@@ -80,6 +80,20 @@ class ProblemsView(QObject):
         self.w.controller.nan_hunt()
 
     @Slot(str)
+    def on_nan_cause(self, message: str) -> None:
+        """The hunt found the cause before any backward (non-finite state or a forward op)."""
+        self.w.debug_state.setText(message)
+        self.add_problem(message)
+        self.w.show_info(message)
+
+    def flag_nonfinite_grads(self, graph) -> None:
+        """As soon as a pass ends: every leaf whose .grad holds NaN or Inf."""
+        for n in graph.leaves():
+            bad = (n.grad or {}).get("nonfinite")
+            if bad:
+                self.add_problem(f"{n.label}: .grad has {bad} NaN/Inf value{'s' if bad != 1 else ''}.", n.id)
+
+    @Slot(str)
     def on_nan_found(self, node_id: str) -> None:
         g = self.w.scene.graph
         if not node_id or g is None or node_id not in g:
