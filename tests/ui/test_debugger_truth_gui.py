@@ -169,3 +169,23 @@ def test_problems_flag_nonfinite_grads_when_a_pass_ends(qtbot, window, tmp_path)
     qtbot.waitUntil(lambda: window.inspector.finished, timeout=10000)
     texts = [window.problems.item(i).text() for i in range(window.problems.count())]
     assert any(t.startswith("fc2.bias: .grad has") and "NaN/Inf" in t for t in texts), texts
+
+
+def test_after_a_pass_and_update_that_wrote_nan_the_hunt_blames_the_weights(qtbot, window, tmp_path):
+    """The issue's sequence: a finished pass whose gradients were NaN, the optimizer's update,
+    then the hunt: it names the parameters (the cause), not MseLossBackward0."""
+    open_file(qtbot, window, write_scenario(tmp_path, TWO_LAYER))
+    sc = window.controller.session.scenario
+    good = sc.targets.clone()
+    sc.targets[0, 0] = float("nan")  # one bad label: every gradient NaN, and the SGD step applies them
+    with qtbot.waitSignal(window.controller.graph_ready, timeout=20000):
+        window.act_rerun.trigger()  # the forward with the bad label
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=20000)
+    p = Pauses(window)
+    window.act_run_end.trigger()
+    qtbot.waitUntil(lambda: bool(p.finished), timeout=20000)
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=20000)
+    assert not bool(sc.model.fc2.bias.isfinite().all())  # the update wrote NaN
+    sc.targets.copy_(good)  # the data is fine again: the weights are what is wrong now
+    causes, found = hunt(qtbot, window)
+    assert not found and "parameter fc2.bias" in causes[0] and "MseLossBackward0" not in causes[0]
