@@ -210,3 +210,11 @@ class Controller(QObject):
             self.stepper.abort()
         if self.trainer is not None and self.trainer.running:
             self.trainer.stop()
+        self.drop_trainer()
+
+    def drop_trainer(self) -> None:
+        """Forget the trainer and the training steps it spilled to disk (its files go now,
+        not whenever the collector gets to it, and not never when the process ends)."""
+        tr, self.trainer = self.trainer, None
+        if tr is not None:
+            tr.store.close()

@@ -112,3 +112,13 @@ def test_no_state_from_the_previous_model_and_no_paused_time(qtbot, window, tmp_
     assert window.controller.last_run_s < 1.0
     shown = window.status_times.text()
     assert shown.startswith("backward ") and int(shown.split()[1]) < 1000
+
+
+def test_spilled_steps_are_removed_when_another_model_opens(qtbot, window, tmp_path, examples_dir):
+    open_file(qtbot, window, write_scenario(tmp_path, MODEL))
+    window.training_view.set_memory_budget(0)
+    train(qtbot, window, 4)
+    spill = window.controller.trainer.store._dir
+    assert spill is not None and spill.is_dir() and any(spill.iterdir())
+    open_file(qtbot, window, examples_dir / "chain_rule.py")
+    assert window.controller.trainer is None and not spill.exists()

@@ -65,7 +65,7 @@ class Loader:
         ctl.current.drop_runs()
         ctl.current.replace_session(None)
         ctl.session, ctl.kind, ctl.path = None, "snapshot", path
-        ctl.trainer = None
+        ctl.drop_trainer()
         ctl.current.publish(graph, layout)
         ctl.source_changed.emit(str(path), "snapshot")
         for i, v in enumerate(graph.meta.get("loss_history", [])):
@@ -89,7 +89,7 @@ class Loader:
         ctl.current.drop_runs()
         ctl.current.replace_session(session)
         ctl.session, ctl.kind, ctl.path = session, "scenario", path
-        ctl.trainer = None
+        ctl.drop_trainer()
         ctl.current.publish(graph, layout)
         ctl.source_changed.emit(source, "scenario")
         ctl.current.emit_loss(session)
