@@ -2,19 +2,10 @@
 Ctrl+[ on a collapsed box goes one level up, the Model tree collapses and expands, and a
 weight shared by every call of a cell is drawn once in a collapsed view."""
 
-from test_grouping_gui import LONG_RNN, relayout
+from test_grouping_gui import LONG_RNN, TRANSFORMER, relayout
 from ui_helpers import open_file, write_scenario
 
-SMALL_TRANSFORMER = """
-def build(device="cpu"):
-    torch.manual_seed(0)
-    layer = nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32, dropout=0.0,
-                                       batch_first=True)
-    net = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False).to(device)
-    X = torch.randn(2, 4, 16, device=device)
-    return Scenario("transformer", model=net, inputs=X, targets=torch.zeros(2, 4, 16, device=device),
-                    loss_fn=nn.MSELoss())
-"""
+SMALL_TRANSFORMER = TRANSFORMER.replace("num_layers=8", "num_layers=2")  # about 100 nodes
 
 
 def test_overview_collapses_a_model_under_300_nodes(qtbot, window, tmp_path):

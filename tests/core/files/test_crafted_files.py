@@ -4,42 +4,16 @@ appears. One test per way the app reads a torch file; JSON files never run code.
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import zipfile
 
 import pytest
 import torch
-from torch import nn
+from crafted_files import Payload, Tiny, evil_pickle, exported_with_evil_member
 
 from graphviz_app.core.errors import LoadError, UntrustedCodeError
 from graphviz_app.core.files.checkpoints import load_state_dict_file
 from graphviz_app.core.files.loader import load_path
 from graphviz_app.core.files.programs import EXAMPLE_INPUTS_FILE, load_program
-
-
-class Payload:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-class Tiny(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lin = nn.Linear(3, 2)
-
-    def forward(self, x):
-        return self.lin(x)
-
-
-def evil_pickle(marker) -> bytes:
-    buf = io.BytesIO()
-    torch.save((torch.zeros(2, 3), Payload(marker)), buf)
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -59,24 +33,8 @@ def test_torchscript_extra_file_with_code_is_refused(tmp_path, marker):
     assert not marker.exists()
 
 
-def _exported_with_evil_member(tmp_path, marker):
-    """A .pt2 whose sample inputs are replaced by a pickle that calls os.system."""
-    good = tmp_path / "good.pt2"
-    torch.export.save(torch.export.export(Tiny(), (torch.zeros(2, 3),)), str(good))
-    evil = tmp_path / "evil.pt2"
-    replaced = 0
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(evil, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if "/data/sample_inputs/" in info.filename and info.filename.endswith(".pt"):
-                data, replaced = evil_pickle(marker), replaced + 1
-            dst.writestr(info, data)
-    assert replaced, "torch.export.save wrote no sample inputs member"
-    return evil
-
-
 def test_exported_program_with_code_is_refused_unless_trusted_and_never_runs(tmp_path, marker):
-    evil = _exported_with_evil_member(tmp_path, marker)
+    evil = exported_with_evil_member(tmp_path, marker)
     with pytest.raises(UntrustedCodeError, match="--trust"):
         load_path(evil)
     with pytest.raises(UntrustedCodeError):
