@@ -476,18 +476,6 @@ class MainWindow(QMainWindow):
         if self.controller.cancel():
             self.statusBar().showMessage("Cancelling…")
 
-    # ------------------------------------------------------------ grouping
-
-
-
-
-
-
-
-
-
-
-
     # ------------------------------------------------------------- messages
     def log_line(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from idle import wait_idle
 
 
 def write_scenario(folder: Path, name: str, body: str) -> Path:
@@ -36,7 +37,7 @@ def open_ok(qtbot, window, path, timeout=60000):
     """Open ``path`` in the window and wait until its graph is shown."""
     with qtbot.waitSignal(window.controller.graph_ready, timeout=timeout):
         window.open_path(str(path), trusted=True)
-    qtbot.waitUntil(lambda: not window.controller.busy, timeout=timeout)
+    wait_idle(qtbot, window.controller, timeout)
     return window.scene.graph
 
 
@@ -44,7 +45,7 @@ def open_failing(qtbot, window, path, timeout=60000) -> tuple[str, str]:
     """Open ``path``, expect the controller to report a failure; returns (message, details)."""
     with qtbot.waitSignal(window.controller.failed, timeout=timeout) as blocker:
         window.open_path(str(path), trusted=True)
-    qtbot.waitUntil(lambda: not window.controller.busy, timeout=timeout)
+    wait_idle(qtbot, window.controller, timeout)
     return tuple(blocker.args)
 
 
@@ -52,7 +53,7 @@ def run_backward(qtbot, window, timeout=30000):
     """Run backward to the end from the toolbar; returns the BackwardResult."""
     with qtbot.waitSignal(window.controller.backward_finished, timeout=timeout) as blocker:
         window.act_run_end.trigger()
-    qtbot.waitUntil(lambda: not window.controller.busy, timeout=timeout)
+    wait_idle(qtbot, window.controller, timeout)
     return blocker.args[0]
 
 

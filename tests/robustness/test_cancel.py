@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from idle import wait_idle
 
 from .conftest import open_ok, write_scenario
 
@@ -29,7 +30,7 @@ def test_cancel_a_slow_load_keeps_the_previous_graph(qtbot, window, tmp_path, go
     qtbot.waitUntil(lambda: window.cancel_button.isVisible() and window.act_cancel.isEnabled(), timeout=10000)
     t0 = time.monotonic()
     window.cancel_button.click()
-    qtbot.waitUntil(lambda: not c.busy, timeout=10000)
+    wait_idle(qtbot, c, timeout=10000)
     assert time.monotonic() - t0 < 5  # the child importing the file is stopped at once
     assert any("Loading cancelled; the previous graph is kept." in m for m in infos), infos
     assert window.scene.graph is old and c.path == good_scenario
@@ -55,7 +56,7 @@ def test_cancel_a_relayout_keeps_the_drawing(qtbot, window, tmp_path, good_scena
     window.act_bt.trigger()
     qtbot.waitUntil(lambda: window.act_cancel.isEnabled(), timeout=5000)
     window.act_cancel.trigger()
-    qtbot.waitUntil(lambda: not c.busy, timeout=10000)
+    wait_idle(qtbot, c)
     assert any("Layout cancelled" in m for m in infos), infos
     assert window.scene.graph is graph and window.scene.layout is layout
     assert not window.act_cancel.isEnabled()

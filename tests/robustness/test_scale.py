@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-import torch
-
 from graphviz_app.core.draw.export_dot import to_dot
 from graphviz_app.core.draw.layout import layout_graph
 from graphviz_app.core.files import snapshot
