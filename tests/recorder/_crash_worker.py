@@ -14,7 +14,6 @@ import signal
 import sys
 
 import graphviz_app
-from graphviz_app import record
 
 
 def die() -> None:

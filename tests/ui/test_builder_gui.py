@@ -1,7 +1,6 @@
 """The builder dialog: stack layers, live shape messages, run in the app, save as scenario."""
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from graphviz_app.core.files.loader import load_path
 

@@ -1,6 +1,6 @@
 """The Debugger dock, breakpoints (panel and context menu), execution list, step into."""
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication
 from ui_helpers import MODEL, Pauses, node_named, open_file, write_scenario

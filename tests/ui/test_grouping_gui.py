@@ -2,7 +2,7 @@
 collapse from the graph (double-click, context menu, View menu) while the backward
 debugger keeps its place."""
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 from ui_helpers import Pauses, open_file, write_scenario
 
 TRANSFORMER = """

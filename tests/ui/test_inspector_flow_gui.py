@@ -1,7 +1,7 @@
 """Inspector values views, gradient-flow colouring, edge labels, NaN hunt, missing .grad."""
 
 from PySide6.QtCore import Qt
-from ui_helpers import Pauses, node_named, open_file, write_scenario
+from ui_helpers import Pauses, open_file, write_scenario
 
 from graphviz_app.core.graph import gradflow
 
@@ -117,7 +117,7 @@ def test_missing_grad_explained(qtbot, window, examples_dir):
 
 
 def test_chain_rule_in_inspector_after_step(qtbot, window, examples_dir):
-    graph = open_file(qtbot, window, examples_dir / "chain_rule.py")
+    open_file(qtbot, window, examples_dir / "chain_rule.py")
     p = Pauses(window)
     window.act_step.trigger()
     p.wait_next(qtbot, 0)

@@ -18,9 +18,10 @@ EXECUTED_FILL = "#ffd59a"
 
 
 def xml_text(text: str, limit: int = 200) -> str:
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
+    if not text.isprintable():  # control characters become spaces
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     return _xml_escape(text, {'"': "&quot;"})
 
 

@@ -38,19 +38,25 @@ def text_width(text: str, px: float, bold: bool = False) -> float:
 
 
 def elide(text: str, px: float, bold: bool, width: float) -> str:
-    """``text``, cut at the right with an ellipsis so that it is at most ``width`` wide."""
+    """``text``, cut at the right with an ellipsis so that it is at most ``width`` wide.
+
+    One pass that stops where the text passes ``width``: a long numbers line is
+    measured only as far as a box can show it."""
     text = text.replace("\n", " ")
-    if text_width(text, px, bold) <= width:
-        return text
-    room = width - text_width(ELLIPSIS, px, bold)
     table, widest = _TABLES[bool(bold)], _WIDEST[bool(bold)]
-    used, cut = 0.0, 0
-    for ch in text:
-        used += table.get(ch, widest) * px
-        if used > room:
-            break
-        cut += 1
-    return text[:cut].rstrip() + ELLIPSIS if cut else ""
+    room = width - text_width(ELLIPSIS, px, bold)
+    em = used = 0.0  # the width so far in em (as text_width sums it) and in pixels
+    cut = -1
+    for i, ch in enumerate(text):
+        w = table.get(ch, widest)
+        em += w
+        if cut < 0:
+            used += w * px
+            if used > room:
+                cut = i
+        if em * px > width:
+            return text[:cut].rstrip() + ELLIPSIS if cut > 0 else ""
+    return text
 
 
 def box_width(label: str, detail: str = "", wide: bool = False) -> float:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LoadError
 from ..graph.model import Graph
-from ..run.scenario import Scenario
-from ..run.training import FAILED, Trainer
+
+if TYPE_CHECKING:  # torch is imported beside the file's child-process check (see loader)
+    from ..run.scenario import Scenario
 
 
 @dataclass
@@ -140,16 +141,18 @@ def load_headless(
     option to pass when something is missing.
     """
     from .loader import file_kind, load_path
-    from .model_common import check_shapes
-    from .model_files import apply_checkpoint, parse_shapes
 
     path = Path(path)
     if not path.exists():
         raise LoadError(f"{path} does not exist")
-    shapes = parse_shapes(input_shapes) if input_shapes is not None else None
-    if shapes is not None and not shapes:
-        raise LoadError("the input shape is empty: give one shape per input, e.g. 8x3")
-    if shapes is not None:
+    shapes = None
+    if input_shapes is not None:  # (these modules import torch)
+        from .model_common import check_shapes
+        from .model_files import parse_shapes
+
+        shapes = parse_shapes(input_shapes)
+        if not shapes:
+            raise LoadError("the input shape is empty: give one shape per input, e.g. 8x3")
         check_shapes(shapes)
     weights = Path(weights) if weights is not None else None
     _check_weights(weights)
@@ -163,6 +166,8 @@ def load_headless(
     sc = _scenario_of(path, loaded, device, model, shapes, safe, timeout)
     note = ""
     if weights is not None:
+        from .model_files import apply_checkpoint
+
         note = f"{weights.name}: {apply_checkpoint(sc, weights).message()}"
     return HeadlessLoad(scenario=sc, weights=note)
 
@@ -191,6 +196,8 @@ def train_and_snapshot(path: str | Path, steps: int, device: str = "cpu", *, saf
         raise LoadError(f"{Path(path).name} is a snapshot (view only): there is no model to train")
     sc = loaded.scenario
     check_scenario_device(sc, device)
+    from ..run.training import FAILED, Trainer
+
     trainer = Trainer(sc, steps, keep=1, snapshot_every=0, emit_interval=3600.0, saved=True)
     result = trainer.run_sync(steps, observe_last=True)
     if result.status == FAILED:

@@ -63,6 +63,35 @@ class Loaded:
         return ""
 
 
+def _beside_torch_import(probe, *args, **kwargs):
+    """``probe(*args, **kwargs)`` (the file's child process) while this process imports
+    torch, which it needs next anyway: on two cores a headless export waits for one
+    torch import instead of two in a row. Nothing of the user's runs here before the
+    child's verdict; only torch itself is imported."""
+    if "torch" in sys.modules:
+        return probe(*args, **kwargs)
+    import threading
+
+    box: dict = {}
+
+    def check() -> None:
+        try:
+            box["result"] = probe(*args, **kwargs)
+        except BaseException as exc:  # re-raised on the calling thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=check, name="graphviz-app-check", daemon=True)
+    worker.start()
+    try:
+        import torch  # noqa: F401
+    except Exception:
+        pass  # the load below reports a broken torch in its own words
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 def load_path(
     path: str | Path,
     device: str = "cpu",
@@ -103,8 +132,8 @@ def load_path(
     if safe and kind in ("scenario", "torchscript", "exported"):
         from .user_code import DEFAULT_TIMEOUT, probe
 
-        probe_result = probe(path, device, timeout=timeout or DEFAULT_TIMEOUT, input_shapes=input_shapes,
-                             cancel=cancel, trust=trust)
+        probe_result = _beside_torch_import(probe, path, device, timeout=timeout or DEFAULT_TIMEOUT,
+                                            input_shapes=input_shapes, cancel=cancel, trust=trust)
         probe_result.raise_for_error()
     if kind == "scenario":
         module = import_file(path)

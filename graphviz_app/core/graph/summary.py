@@ -166,14 +166,42 @@ _BATCH_MAX_NUMEL = CHUNK
 _SEGMENT_MAX_NUMEL = 1024
 
 
-def _segment_stats(fs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-tensor (min, max, sum) of small tensors: one concatenation, three reductions."""
-    lengths = torch.tensor([f.numel() for f in fs], device=fs[0].device)
-    flat = torch.cat([f.reshape(-1) for f in fs])
+def _segment_stats(fs: list[torch.Tensor], with_values: list[bool]):
+    """Per-tensor (min, max, sum) of small tensors, and the values of those marked in
+    ``with_values`` (at most MAX_VALUES elements): tensors of one shape are stacked (one
+    copy, strided or not), the stacks concatenated and reduced per segment, and each
+    stack of small tensors goes to the host in one ``tolist``.
+
+    Returns ``(order, mn, mx, sm, values)``: the statistics are in ``order`` (indices
+    into ``fs``), ``values`` maps an index to its nested list."""
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for k, f in enumerate(fs):
+        by_shape.setdefault(tuple(f.shape), []).append(k)
+    order: list[int] = []
+    blocks: list[torch.Tensor] = []
+    values: dict[int, Any] = {}
+    for ks in by_shape.values():
+        stacked = torch.stack([fs[k] for k in ks]) if len(ks) > 1 else fs[ks[0]].unsqueeze(0)
+        blocks.append(stacked.reshape(-1))
+        order.extend(ks)
+        want = [k for k in ks if with_values[k]]
+        if want:
+            rows = stacked.cpu().tolist() if len(want) == len(ks) else None
+            for j, k in enumerate(ks):
+                if with_values[k]:
+                    values[k] = rows[j] if rows is not None else fs[k].cpu().tolist()
+    lengths = torch.tensor([fs[k].numel() for k in order], device=fs[0].device)
+    flat = torch.cat(blocks) if len(blocks) > 1 else blocks[0]
     mn = torch.segment_reduce(flat, "min", lengths=lengths)
     mx = torch.segment_reduce(flat, "max", lengths=lengths)
     sm = torch.segment_reduce(flat, "sum", lengths=lengths)
-    return mn, mx, sm
+    return order, mn, mx, sm, values
+
+
+def _values_from_prepared(t: torch.Tensor) -> bool:
+    """The prepared tensor's values are ``t``'s own (a float tensor, or a half-precision
+    one cast to float as :func:`_put_values` does): no second transfer needed."""
+    return t.layout == torch.strided and t.is_floating_point() and t.numel() <= MAX_VALUES
 
 
 def _reduce_group(members: list[tuple[int, torch.Tensor]], uniq: list[torch.Tensor], done: list) -> None:
@@ -182,15 +210,21 @@ def _reduce_group(members: list[tuple[int, torch.Tensor]], uniq: list[torch.Tens
     small = [k for k, f in enumerate(fs) if f.numel() <= _SEGMENT_MAX_NUMEL]
     large = [k for k, f in enumerate(fs) if f.numel() > _SEGMENT_MAX_NUMEL]
     cols: list[list[torch.Tensor]] = [[], [], []]  # min, max, sum; in the order small + large
+    values: dict[int, Any] = {}
+    order: list[int] = []
     if small:
-        for col, part in zip(cols, _segment_stats([fs[k] for k in small])):
+        wanted = [_values_from_prepared(uniq[members[k][0]]) for k in small]
+        seg_order, *parts, seg_values = _segment_stats([fs[k] for k in small], wanted)
+        for col, part in zip(cols, parts):
             col.append(part)
+        order = [small[j] for j in seg_order]
+        values = {small[j]: v for j, v in seg_values.items()}
     if large:
         lo_hi = [torch.aminmax(fs[k]) for k in large]
         cols[0].append(torch.stack([lo for lo, _ in lo_hi]))
         cols[1].append(torch.stack([hi for _, hi in lo_hi]))
         cols[2].append(torch.stack([fs[k].sum() for k in large]))
-    order = small + large
+    order += large
     mn, mx, sm = (torch.cat(c) if len(c) > 1 else c[0] for c in cols)
     lengths = torch.tensor([fs[k].numel() for k in order], device=fs[0].device)
     norms = torch.stack(torch._foreach_norm([fs[k] for k in order])).to(sm.dtype)
@@ -203,7 +237,9 @@ def _reduce_group(members: list[tuple[int, torch.Tensor]], uniq: list[torch.Tens
             nonfinite = int((~torch.isfinite(f)).sum().item())
         out = _header(t)
         out.update(norm=norm, min=lo, max=hi, mean=mean, nonfinite=nonfinite)
-        if f.numel() <= MAX_VALUES:
+        if k in values:
+            out["values"] = values[k]
+        elif f.numel() <= MAX_VALUES:
             _put_values(out, t)
         done[i] = out
 
@@ -256,20 +292,28 @@ def complex_values(re: Any, im: Any) -> Any:
     return complex(re, im)
 
 
+def _number_text(x: Any, spec: str, digits: int) -> str:
+    """One number of :func:`format_value` (the common case, a float, without a call
+    chain: a box line formats a few numbers per node, for every node)."""
+    if type(x) is float:
+        if x - x != 0.0:  # nan or ±inf
+            return str(x)
+        if x.is_integer() and -1e15 < x < 1e15:
+            return str(int(x))
+        return format(x, spec)
+    return format_value(x, digits)
+
+
 def format_value(v: Any, digits: int = 4) -> str:
     """Short human text for a scalar or nested list of values."""
     if isinstance(v, list):
-        if len(v) > 6:
-            return "[" + ", ".join(format_value(x, digits) for x in v[:6]) + ", …]"
-        return "[" + ", ".join(format_value(x, digits) for x in v) + "]"
+        spec = f".{digits}g"
+        body = ", ".join([_number_text(x, spec, digits) for x in v[:6]])
+        return "[" + body + (", …]" if len(v) > 6 else "]")
     if isinstance(v, complex):
         return _complex_text(v.real, v.imag, digits)
     if isinstance(v, float):
-        if not math.isfinite(v):
-            return str(v)
-        if v == int(v) and abs(v) < 1e15:
-            return str(int(v))
-        return f"{v:.{digits}g}"
+        return _number_text(v, f".{digits}g", digits)
     return str(v)
 
 

@@ -320,9 +320,9 @@ class BackwardDebugger:
         return False
 
     @staticmethod
-    @staticmethod
     def _matches(bp: Breakpoint, node, gin, gout) -> bool:
         return breakpoint_matches(bp, node, gin, gout)
+
     # -------------------------------------------------------------- summaries
     def summarize(self, node_ids: Sequence[str] | None = None) -> None:
         """Fill ``grad_inputs``/``grad_outputs`` (and leaves' ``grad``) in one batch.

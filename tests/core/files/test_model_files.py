@@ -2,7 +2,6 @@
 
 import io
 import os
-import textwrap
 
 import pytest
 import torch

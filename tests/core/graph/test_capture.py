@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
+from graphviz_app.core.graph import capture as capture_mod
 from graphviz_app.core.graph.anomaly import record_sources, source_of
 from graphviz_app.core.graph.capture import capture
 from graphviz_app.core.graph.model import LEAF, OP, OUTPUT
-from graphviz_app.core.graph import capture as capture_mod
 from graphviz_app.core.system.stacks import on_big_stack
 
 

@@ -2,17 +2,16 @@
 
 import math
 
-import pytest
 import torch
 
 from graphviz_app import Scenario, leaves_from
+from graphviz_app.core.graph import gradflow
 from graphviz_app.core.graph.capture import capture
 from graphviz_app.core.graph.explain import (
     chain_rule,
     explain_missing_grads,
     record_saved_values,
 )
-from graphviz_app.core.graph import gradflow
 from graphviz_app.core.run.debugger import BackwardDebugger
 
 

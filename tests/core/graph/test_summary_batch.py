@@ -1,0 +1,57 @@
+"""Batched summaries (stacked by shape, reduced per segment, values in one transfer per
+stack) say exactly what one-by-one summaries say, for every kind of tensor a backward
+hands over: strided or not, expanded, scalars, half precision, complex, integer."""
+
+import math
+
+import pytest
+import torch
+
+from graphviz_app.core.graph.summary import _BATCH_MIN, summarize, summarize_batch
+
+
+def _tensors():
+    g = torch.Generator().manual_seed(0)
+    r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
+    ts = [r(1, 20) for _ in range(12)]  # one shape, many tensors: one stack
+    ts += [r(4, 5).t() for _ in range(3)]  # not contiguous
+    ts += [r(20).expand(3, 20) for _ in range(2)]  # stride 0
+    ts += [r(()) for _ in range(3)]  # scalars
+    ts += [r(8, 8), r(70), r(40, 30), r(3, 7)[:, ::2]]  # more than MAX_VALUES; a slice
+    ts += [r(2, 3).half(), r(5).bfloat16(), r(6).double(), r(3, 4).to(torch.complex64)]
+    ts += [torch.tensor([float("nan"), 1.0, float("inf")]), torch.arange(6)]
+    ts += [ts[0], None]  # the same tensor twice; a missing gradient
+    return ts
+
+
+def _same(a, b):
+    if a is None or b is None:
+        return a is b
+    assert a.keys() == b.keys()
+    for key in a:
+        x, y = a[key], b[key]
+        if isinstance(x, float) and isinstance(y, float):
+            assert (math.isnan(x) and math.isnan(y)) or x == pytest.approx(y, rel=1e-5, abs=1e-6), key
+        elif key in ("values", "values_imag"):
+            assert torch.allclose(torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64),
+                                  equal_nan=True), key
+            assert type(x) is type(y) and torch.tensor(x).shape == torch.tensor(y).shape, key
+        else:
+            assert x == y, key
+    return True
+
+
+def test_batch_equals_one_by_one():
+    ts = _tensors()
+    assert sum(isinstance(t, torch.Tensor) and t.dtype == torch.float32 for t in ts) >= _BATCH_MIN
+    got = summarize_batch(ts)
+    for t, s in zip(ts, got):
+        assert _same(s, summarize(t))
+    assert got[0] is got[-2]  # one dict per tensor
+
+
+def test_values_keep_their_nesting_per_shape():
+    ts = [torch.arange(6, dtype=torch.float32).reshape(1, 2, 3) + i for i in range(_BATCH_MIN + 2)]
+    got = summarize_batch(ts + [torch.ones(())])
+    assert got[3]["values"] == [[[3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]]
+    assert got[-1]["values"] == 1.0
