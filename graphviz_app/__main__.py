@@ -1,8 +1,6 @@
 """``python -m graphviz_app`` does what the ``graphviz-app`` command does."""
 
-import sys
-
-from graphviz_app.cli import main
+from graphviz_app.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

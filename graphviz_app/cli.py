@@ -241,6 +241,13 @@ def group_for_export(graph, depth):
 
 def write_export(graph, out: Path, fmt: str, direction: str = "TB", scale: float = 2.0) -> None:
     """Lay out (when the format draws) and write ``graph``; Qt starts only for png/pdf."""
+    from .core.graph.summary import remembered_texts
+
+    with remembered_texts():  # the layout and the drawing format each line of numbers once
+        _write_export(graph, out, fmt, direction, scale)
+
+
+def _write_export(graph, out: Path, fmt: str, direction: str, scale: float) -> None:
     if fmt == "json":
         from .core.files import snapshot
 
@@ -292,12 +299,6 @@ def export_main(argv: list[str]) -> int:
     if args.weights is not None and not Path(args.weights).exists():
         return _fail(f"the weights file {args.weights} does not exist")
 
-    import gc
-
-    # A one-shot process: reference counting frees the model and its graphs; full
-    # collections over torch's objects and a large graph's summaries would only cost
-    # time (a fifth of a 15,000-node export), as in the app's jobs (core.system.memory).
-    gc.disable()
     try:
         graph = on_big_stack(_build_detached, src, steps=args.steps, device=args.device, model=args.model,
                             input_shapes=args.input_shapes, weights=args.weights, safe=True,
@@ -345,27 +346,44 @@ def _partial_name(out: Path) -> Path:
     return out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
 
 
+class _WriteFailed(Exception):
+    """An output could not be written; ``code`` is the exit code (the message is out)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _write_each(graph, outputs, args, written: list) -> None:
+    for out, fmt in outputs:
+        tmp = _partial_name(out)
+        written.append((tmp, out))
+        try:
+            write_export(graph, tmp, fmt, direction=args.direction, scale=args.scale)
+        except OSError as exc:
+            raise _WriteFailed(_fail(f"could not write {out}: {exc.strerror or exc}")) from None
+        except Exception as exc:
+            import traceback
+
+            raise _WriteFailed(_fail(f"could not export {out}: {type(exc).__name__}: {exc}",
+                                     traceback.format_exc() if args.debug else "", args.debug)) from None
+
+
 def write_all(graph, outputs: list[tuple[Path, str]], args) -> int:
     """Write every output under a temporary name, then rename them all; on any failure
     remove the temporaries, so no output of a failed export is left behind. 0 or the exit code."""
+    from .core.graph.summary import remembered_texts
+
     written: list[tuple[Path, Path]] = []
     try:
-        for out, fmt in outputs:
-            tmp = _partial_name(out)
-            written.append((tmp, out))
-            try:
-                write_export(graph, tmp, fmt, direction=args.direction, scale=args.scale)
-            except OSError as exc:
-                return _fail(f"could not write {out}: {exc.strerror or exc}")
-            except Exception as exc:
-                import traceback
-
-                return _fail(f"could not export {out}: {type(exc).__name__}: {exc}",
-                             traceback.format_exc() if args.debug else "", args.debug)
+        with remembered_texts():  # svg, dot and png of one graph: each line formatted once
+            _write_each(graph, outputs, args, written)
         for tmp, out in written:
             os.replace(tmp, out)
         written = []
         return 0
+    except _WriteFailed as failed:
+        return failed.code
     finally:
         for tmp, _ in written:
             try:
@@ -386,5 +404,26 @@ def main(argv: list[str] | None = None) -> int:
     return run_gui(args.file)
 
 
+def entry() -> None:
+    """The ``graphviz-app`` command. A headless export ends without tearing torch and
+    its graph down object by object (about a second after a 15,000-node export): by
+    then every output is written, closed and renamed into place."""
+    argv = sys.argv[1:]
+    export = bool(argv) and argv[0] == "export"
+    if export:
+        import gc
+
+        # A one-shot process: reference counting frees the model and its graphs; full
+        # collections over torch's objects and a large graph's summaries would only
+        # cost time (a fifth of a 15,000-node export), as in the app's jobs.
+        gc.disable()
+    code = main(argv)
+    if export:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(code or 0))
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -64,11 +64,14 @@ _PLAIN = (str, int, type(None))
 
 
 def _plain_finite(v: Any) -> bool:
-    """A values preview (nested lists) of finite plain numbers only."""
+    """A values preview (nested lists) of finite plain numbers only (flattened one
+    level at a time, so each level is checked at C speed)."""
     if type(v) is not list:
         return False
-    if v and type(v[0]) is list:
-        return all(_plain_finite(x) for x in v)
+    while v and type(v[0]) is list:
+        if not all(type(x) is list for x in v):
+            return False
+        v = [y for x in v for y in x]
     return not v or _finite_numbers(v)
 
 
@@ -167,6 +170,38 @@ def node_to_dict(n: Node) -> dict[str, Any]:
     return d
 
 
+_NODE_PLAIN = (str, int, type(None))  # bool is an int: excluded below
+
+
+def _enc_summaries(ss: Any, memo: dict[int, Any]) -> Any:
+    """A node's list of tensor summaries, each encoded once however many nodes share it
+    (the gradient a node sends is the dict its consumer received)."""
+    if type(ss) is not list:
+        return _enc(ss)
+    out = []
+    for s in ss:
+        if s is None:
+            out.append(None)
+            continue
+        e = memo.get(id(s))
+        if e is None:
+            e = memo[id(s)] = _enc(s)  # the graph keeps ``s`` alive: its id stays its own
+        out.append(e)
+    return out
+
+
+def _enc_node(n: Node, memo: dict[int, Any]) -> dict[str, Any]:
+    d = node_to_dict(n)
+    for k, v in d.items():
+        if k in ("grad_inputs", "grad_outputs"):
+            d[k] = _enc_summaries(v, memo)
+        elif k == "grad":
+            d[k] = _enc_summaries([v], memo)[0]
+        elif not isinstance(v, _NODE_PLAIN) or type(v) is bool:
+            d[k] = _enc(v)
+    return d
+
+
 def to_dict(graph: Graph) -> dict[str, Any]:
     """The snapshot document for ``graph`` (already strict-JSON safe)."""
     meta = {
@@ -182,10 +217,13 @@ def to_dict(graph: Graph) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "meta": meta,
-        "nodes": [node_to_dict(n) for n in graph.nodes],
+        "nodes": [],  # below: each shared summary encoded once
         "edges": [{"src": e.src, "dst": e.dst, "slot": e.slot} for e in graph.edges],
     }
-    return _enc(doc)
+    doc = _enc(doc)
+    memo: dict[int, Any] = {}
+    doc["nodes"] = [_enc_node(n, memo) for n in graph.nodes]
+    return doc
 
 
 def dump_bytes(graph: Graph, indent: int | None = None) -> bytes:

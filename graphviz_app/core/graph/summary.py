@@ -15,7 +15,9 @@ bounded extra memory. Complex tensors: norm/min/max/mean are over the magnitudes
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from typing import Any, Sequence
 
 import torch
@@ -327,11 +329,37 @@ def summary_values(s: dict) -> Any:
     return s["values"]
 
 
+_texts = threading.local()  # .memo: id(summary) -> (summary, text) inside remembered_texts()
+
+
+@contextlib.contextmanager
+def remembered_texts():
+    """Inside, :func:`format_summary` formats each summary dict once on this thread: a
+    layout sizes every box for its line of numbers and the export then draws that line,
+    and a gradient a node sends is the same dict its consumer received. Only for work
+    that does not change summaries meanwhile (a layout, an export)."""
+    outer = getattr(_texts, "memo", None)
+    _texts.memo = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _texts.memo = outer
+
+
 def format_summary(s: dict | None) -> str:
     """One line for a summary: exact values when small, else shape and norm."""
     if s is None:
         return "None"
+    memo = getattr(_texts, "memo", None)
+    if memo is not None:
+        hit = memo.get(id(s))
+        if hit is not None and hit[0] is s:
+            return hit[1]
     if "values" in s:
-        return format_value(summary_values(s))
-    shape = "×".join(str(d) for d in s["shape"])
-    return f"[{shape}] ‖·‖={format_value(s['norm'])}"
+        text = format_value(summary_values(s))
+    else:
+        shape = "×".join(str(d) for d in s["shape"])
+        text = f"[{shape}] ‖·‖={format_value(s['norm'])}"
+    if memo is not None:
+        memo[id(s)] = (s, text)  # holding ``s`` keeps its id its own while remembered
+    return text

@@ -27,7 +27,10 @@ def compute_layout(graph: Graph, direction: str, collapsed=(), engine: str = "em
         # A collapsed view is small: a weight shared by every call of a cell is one
         # box with its fan-out, not one copy beside each collapsed run of calls.
         split_leaves = False
-    sizes = [box_size(n) for n in drawn.nodes]
+    from ...core.graph.summary import remembered_texts
+
+    with remembered_texts():  # a gradient sent is the dict its consumer received: format it once
+        sizes = [box_size(n) for n in drawn.nodes]
     if engine == "dot":
         from ...core.draw.dot_layout import DotCancelled, dot_layout
 
