@@ -275,7 +275,9 @@ def _write_export(graph, out: Path, fmt: str, direction: str, scale: float) -> N
             render_png(graph, layout, out, scale=scale)
 
 
-def export_main(argv: list[str]) -> int:
+def export_main(argv: list[str], supervise: bool = False) -> int:
+    """``graphviz-app export``. ``supervise``: run a Python file or program in a process
+    of its own, watched from here (the command does; see ``core.files.supervised``)."""
     args = _export_parser().parse_args(argv)
     outputs = []
     for name in args.output:
@@ -298,6 +300,11 @@ def export_main(argv: list[str]) -> int:
 
     if args.weights is not None and not Path(args.weights).exists():
         return _fail(f"the weights file {args.weights} does not exist")
+    if supervise and src.suffix.lower() != ".json":
+        from .core.files.supervised import run_export
+
+        code, message, details = run_export(argv, src.name)
+        return _load_failure(message, details, args.debug) if message else code
 
     try:
         graph = on_big_stack(_build_detached, src, steps=args.steps, device=args.device, model=args.model,
@@ -310,13 +317,7 @@ def export_main(argv: list[str]) -> int:
     except SnapshotError as exc:  # a malformed snapshot: one sentence naming the field, bad input
         return _fail(str(exc), "", args.debug, code=2)
     except LoadError as exc:
-        message, details = str(exc), exc.details
-        if details.startswith(_STUCK) and not args.debug:
-            # A timeout: one line, with the line it was stuck on; --debug shows the stack.
-            m = re.search(r"\(last line of (.+?): .*?line (\d+)", details)
-            message += f" (it was at line {m.group(2)} of {m.group(1)})" if m else ""
-            details = ""
-        return _fail(message, details, args.debug)
+        return _load_failure(str(exc), exc.details, args.debug)
     except Exception as exc:
         import traceback
 
@@ -339,6 +340,15 @@ def export_main(argv: list[str]) -> int:
     for out, _ in outputs:
         print(f"wrote {out} ({len(graph.nodes)} nodes, {len(graph.edges)} edges{extra})")
     return 0
+
+
+def _load_failure(message: str, details: str, debug: bool) -> int:
+    if details.startswith(_STUCK) and not debug:
+        # A timeout: one line, with the line it was stuck on; --debug shows the stack.
+        m = re.search(r"\(last line of (.+?): .*?line (\d+)", details)
+        message += f" (it was at line {m.group(2)} of {m.group(1)})" if m else ""
+        details = ""
+    return _fail(message, details, debug)
 
 
 def _partial_name(out: Path) -> Path:
@@ -392,10 +402,10 @@ def write_all(graph, outputs: list[tuple[Path, str]], args) -> int:
                 pass
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, supervise: bool = False) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "export":
-        return export_main(argv[1:])
+        return export_main(argv[1:], supervise=supervise)
     args = _gui_parser().parse_args(argv)
     if args.file and not Path(args.file).exists():
         return _fail(f"{args.file} does not exist")
@@ -417,7 +427,14 @@ def entry() -> None:
         # collections over torch's objects and a large graph's summaries would only
         # cost time (a fifth of a 15,000-node export), as in the app's jobs.
         gc.disable()
-    code = main(argv)
+        from .core.files.supervised import child_done, enter_child
+
+        child = enter_child()  # the exporting process of a supervised export
+        code = main(argv, supervise=not child)
+        if child:
+            child_done(code)
+    else:
+        code = main(argv)
     if export:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -186,19 +186,21 @@ def probe(
     if memory_limit is None:
         memory_limit = default_memory_limit() if str(device).startswith("cpu") else 0
 
+    spec = {
+        "path": str(path),
+        "device": str(device),
+        "timeout": float(timeout),
+        "choice": choice,
+        "input_shapes": [list(s) for s in input_shapes] if isinstance(input_shapes, (list, tuple)) else input_shapes,
+        "run_forward": run_forward,
+        "memory_limit": int(memory_limit or 0),
+        "trust": bool(trust),
+    }
+    if probes_here() and python is None:
+        return _probe_in_process(spec, path, t0)
     with tempfile.TemporaryDirectory(prefix="graphviz_app_probe_") as tmp:
         tmpd = Path(tmp)
-        spec = {
-            "path": str(path),
-            "device": str(device),
-            "timeout": float(timeout),
-            "choice": choice,
-            "input_shapes": [list(s) for s in input_shapes] if isinstance(input_shapes, (list, tuple)) else input_shapes,
-            "run_forward": run_forward,
-            "memory_limit": int(memory_limit or 0),
-            "result": str(tmpd / "result.json"),
-            "trust": bool(trust),
-        }
+        spec["result"] = str(tmpd / "result.json")
         spec_path = tmpd / "spec.json"
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         out_path, err_path = tmpd / "stdout.txt", tmpd / "stderr.txt"
@@ -435,6 +437,96 @@ def _probe_here(spec: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "kind": kind, "info": info}
 
 
+def _failure_result(exc: BaseException, spec: dict[str, Any]) -> dict[str, Any]:
+    """The report of a probe the user's code made fail (raise, ``sys.exit``, no memory)."""
+    from ..errors import LoadError, file_traceback
+
+    name = Path(spec["path"]).name
+    if isinstance(exc, LoadError):
+        from ..errors import UntrustedCodeError
+
+        return {"ok": False, "message": str(exc), "details": exc.details,
+                "untrusted": isinstance(exc, UntrustedCodeError)}
+    if isinstance(exc, SystemExit):
+        return {"ok": False, "message": f"{name} called sys.exit({exc.code!r})"}
+    if isinstance(exc, MemoryError):
+        return {"ok": False, "message": f"{name} ran out of memory while loading",
+                "details": file_traceback(exc, Path(spec["path"]))}
+    return {"ok": False, "message": f"{name}: {type(exc).__name__}: {exc}",
+            "details": file_traceback(exc, Path(spec["path"]))}
+
+
+# ------------------------------------------------- a supervised export's process
+_HERE: dict[str, Path] = {}  # {"dir": folder} when probes run in this process
+
+
+def probe_in_this_process(folder: str | os.PathLike) -> None:
+    """Make :func:`probe` check files in this process: a supervised export's own
+    process (``core.files.supervised``), which its parent watches as :func:`probe`
+    watches a child. The check writes ``folder/probe/spec.json`` while it runs and
+    sends this process's output to files there, so when the user's code ends the
+    process, the parent reads the same files a probe's parent reads."""
+    _HERE["dir"] = Path(folder)
+
+
+def probes_here() -> bool:
+    """Whether :func:`probe` runs its checks in this process (see :func:`probe_in_this_process`)."""
+    return "dir" in _HERE
+
+
+def _probe_in_process(spec: dict[str, Any], path: Path, t0: float) -> ProbeResult:
+    """:func:`probe`'s check, here: the same steps, limits and reports as in a child."""
+    tmpd = _HERE["dir"] / "probe"
+    tmpd.mkdir(exist_ok=True)
+    spec = dict(spec, result=str(tmpd / "result.json"))
+    (tmpd / "spec.json").write_text(json.dumps(spec), encoding="utf-8")  # "a check is running"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    cwd = os.getcwd()
+    try:
+        with open(tmpd / "stdout.txt", "wb") as out, open(tmpd / "stderr.txt", "wb") as err:
+            os.dup2(out.fileno(), 1)
+            os.dup2(err.fileno(), 2)
+            os.chdir(path.parent)
+            _limit_memory(int(spec.get("memory_limit") or 0))
+            faulthandler.dump_traceback_later(spec["timeout"], exit=True)
+            try:
+                data = _probe_here(spec)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - as in the child
+                data = _failure_result(exc, spec)
+            finally:
+                faulthandler.cancel_dump_traceback_later()
+                sys.stdout.flush()
+                sys.stderr.flush()
+    finally:
+        os.chdir(cwd)
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+    (tmpd / "spec.json").unlink()
+    data = json.loads(json.dumps(data, default=repr))  # what a child would have reported
+    known = set(ProbeResult.__dataclass_fields__)
+    res = ProbeResult(**{k: v for k, v in data.items() if k in known})
+    stdout, stderr = _tail(tmpd / "stdout.txt"), _tail(tmpd / "stderr.txt")
+    res.duration_s = time.monotonic() - t0
+    res.output = (stdout + ("\n" if stdout and stderr else "") + stderr)[-_TAIL:]
+    return res
+
+
+def child_report(folder: str | os.PathLike, code: int | None, duration: float) -> ProbeResult | None:
+    """Why a supervised export's process ended in the middle of a check (the user's
+    code exited, crashed or ran out of time there), or ``None`` if no check was running."""
+    tmpd = Path(folder) / "probe"
+    try:
+        spec = json.loads((tmpd / "spec.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return _child_result(code, Path(spec["path"]), tmpd, float(spec["timeout"]), duration, False, False)
+
+
 def _child_main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     faulthandler.dump_traceback_later(spec["timeout"], exit=True)
@@ -442,27 +534,7 @@ def _child_main(spec_path: str) -> None:
     try:
         result = _probe_here(spec)
     except BaseException as exc:  # noqa: BLE001 - report everything, including SystemExit
-        from ..errors import LoadError, file_traceback
-
-        if isinstance(exc, LoadError):
-            from ..errors import UntrustedCodeError
-
-            result = {"ok": False, "message": str(exc), "details": exc.details,
-                      "untrusted": isinstance(exc, UntrustedCodeError)}
-        elif isinstance(exc, SystemExit):
-            result = {"ok": False, "message": f"{Path(spec['path']).name} called sys.exit({exc.code!r})"}
-        elif isinstance(exc, MemoryError):
-            result = {
-                "ok": False,
-                "message": f"{Path(spec['path']).name} ran out of memory while loading",
-                "details": file_traceback(exc, Path(spec["path"])),
-            }
-        else:
-            result = {
-                "ok": False,
-                "message": f"{Path(spec['path']).name}: {type(exc).__name__}: {exc}",
-                "details": file_traceback(exc, Path(spec["path"])),
-            }
+        result = _failure_result(exc, spec)
     faulthandler.cancel_dump_traceback_later()
     tmp = spec["result"] + ".tmp"
     try:

@@ -56,8 +56,60 @@ def _as_real(f: torch.Tensor) -> torch.Tensor:
     return f
 
 
+def _dense_flat(t: torch.Tensor) -> torch.Tensor | None:
+    """A 1-D contiguous view of ``t``'s elements when they fill one dense block of memory
+    in some order of the dimensions (a transposed or permuted gradient), else ``None``.
+    Statistics over a set of elements do not depend on their order, and reductions run
+    fastest over contiguous memory."""
+    if t.layout != torch.strided or t.is_neg() or t.is_conj():
+        return None
+    expect = 1
+    for stride, size in sorted((st, sz) for sz, st in zip(t.shape, t.stride()) if sz != 1):
+        if stride != expect:
+            return None
+        expect *= size
+    return t.as_strided((t.numel(),), (1,))
+
+
+def _flat(t: torch.Tensor) -> torch.Tensor:
+    """``t``'s elements as a 1-D contiguous view where possible, else ``t`` itself.
+    Only for tensors of more than ``_SEGMENT_MAX_NUMEL`` elements: smaller ones are
+    reduced as they are, by every path alike (equal sums to the last bit)."""
+    if t.numel() <= _SEGMENT_MAX_NUMEL:
+        return t
+    flat = _dense_flat(t)
+    return t if flat is None else flat
+
+
+def _norm(f: torch.Tensor) -> torch.Tensor:
+    """The 2-norm; a 1-D contiguous float tensor of more than ``_SEGMENT_MAX_NUMEL``
+    elements takes a BLAS dot (one read, about half the time of ``vector_norm``, which
+    overflows the same way in float32). The choice depends on the tensor alone, so a
+    tensor's norm is the same to the last bit whichever batch it is summarised in."""
+    if (f.dim() == 1 and f.numel() > _SEGMENT_MAX_NUMEL and f.dtype in (torch.float32, torch.float64)
+            and f.is_contiguous()):
+        return torch.dot(f, f).sqrt()
+    return torch.linalg.vector_norm(f)
+
+
+def _memory_key(t: torch.Tensor) -> tuple | None:
+    """Tensors with equal keys are views of the same elements (the same memory; dims
+    permuted only where every path reduces the elements in memory order, see
+    :func:`_flat`): their statistics are equal to the last bit, whatever their shape."""
+    try:
+        dims = tuple((sz, st) for sz, st in zip(t.shape, t.stride()) if sz != 1)
+        if t.numel() > _SEGMENT_MAX_NUMEL and _dense_flat(t) is not None:
+            dims = tuple(sorted(dims))
+        return (t.data_ptr(), t.dtype, t.device, t.is_conj(), t.is_neg(), dims)
+    except Exception:  # a tensor without plain storage: summarised on its own
+        return None
+
+
 def _chunks(t: torch.Tensor):
     """Flat pieces of ``t`` of at most about CHUNK elements, without copying ``t`` whole."""
+    flat = _dense_flat(t)
+    if flat is not None:
+        t = flat
     if t.is_contiguous() or t.numel() <= CHUNK:
         flat = t.reshape(-1)
         for i in range(0, flat.numel(), CHUNK):
@@ -73,9 +125,9 @@ def _chunks(t: torch.Tensor):
 def _stats(t: torch.Tensor) -> tuple[list[float], int]:
     """(norm, min, max, sum) over the elements of a strided tensor, and its non-finite count."""
     if t.numel() <= CHUNK:
-        f = _as_real(t)
+        f = _flat(_as_real(t))
         lo, hi = torch.aminmax(f)
-        parts = torch.stack([torch.linalg.vector_norm(f), lo, hi, f.sum()]).double()
+        parts = torch.stack([_norm(f), lo, hi, f.sum()]).double()
         stats = parts.cpu().tolist()
         nonfinite = 0
         if not all(math.isfinite(s) for s in stats):
@@ -86,7 +138,7 @@ def _stats(t: torch.Tensor) -> tuple[list[float], int]:
         f = _as_real(piece)
         lo, hi = torch.aminmax(f)
         bad = (~torch.isfinite(f)).sum() if f.is_floating_point() else torch.zeros((), dtype=torch.int64, device=f.device)
-        rows.append(torch.stack([torch.linalg.vector_norm(f).double(), lo.double(), hi.double(),
+        rows.append(torch.stack([_norm(f).double(), lo.double(), hi.double(),
                                  f.sum(dtype=torch.float64), bad.double()]))
     m = torch.stack(rows)
     norm = torch.linalg.vector_norm(m[:, 0])
@@ -221,15 +273,18 @@ def _reduce_group(members: list[tuple[int, torch.Tensor]], uniq: list[torch.Tens
             col.append(part)
         order = [small[j] for j in seg_order]
         values = {small[j]: v for j, v in seg_values.items()}
+    norm_parts = [torch.stack(torch._foreach_norm([fs[k] for k in order]))] if order else []
     if large:
-        lo_hi = [torch.aminmax(fs[k]) for k in large]
+        flats = [_flat(fs[k]) for k in large]
+        lo_hi = [torch.aminmax(f) for f in flats]
         cols[0].append(torch.stack([lo for lo, _ in lo_hi]))
         cols[1].append(torch.stack([hi for _, hi in lo_hi]))
-        cols[2].append(torch.stack([fs[k].sum() for k in large]))
+        cols[2].append(torch.stack([f.sum() for f in flats]))
+        norm_parts.append(torch.stack([_norm(f) for f in flats]))
     order += large
     mn, mx, sm = (torch.cat(c) if len(c) > 1 else c[0] for c in cols)
     lengths = torch.tensor([fs[k].numel() for k in order], device=fs[0].device)
-    norms = torch.stack(torch._foreach_norm([fs[k] for k in order])).to(sm.dtype)
+    norms = (torch.cat(norm_parts) if len(norm_parts) > 1 else norm_parts[0]).to(sm.dtype)
     stats = torch.stack([norms, mn, mx, sm / lengths]).double().T.cpu().tolist()
     for k, (norm, lo, hi, mean) in zip(order, stats):
         i, f = members[k]
@@ -250,9 +305,11 @@ def summarize_batch(ts: Sequence[Any]) -> list[dict[str, Any] | None]:
     """Summaries of many tensors at once (``None`` stays ``None``).
 
     Tensors are deduplicated by identity (a gradient a node sends is the one its
-    consumer receives). Per device and dtype, small tensors are concatenated and
-    reduced per segment (``segment_reduce``), larger ones get one ``aminmax`` and one
-    ``sum`` each, norms come from one ``_foreach_norm``, and all statistics reach the
+    consumer receives), and views of the same elements (a ``TBackward0``'s transpose
+    of the gradient it got) share their statistics. Per device and dtype, small
+    tensors are concatenated and reduced per segment (``segment_reduce``) with norms
+    from one ``_foreach_norm``; larger ones get one ``aminmax``, one ``sum`` and one
+    norm each over their memory in order, and all statistics reach the
     host in one transfer. Tensors over ``CHUNK`` elements, empty and sparse ones are
     summarised one by one (chunked, never densified). The non-finite
     count is only taken for tensors whose norm or sum is not finite. The same dict
@@ -266,8 +323,17 @@ def summarize_batch(ts: Sequence[Any]) -> list[dict[str, Any] | None]:
             uniq.append(t)
     done: list[dict[str, Any] | None] = [None] * len(uniq)
     groups: dict[tuple[Any, Any], list[tuple[int, torch.Tensor]]] = {}
+    alias_of: dict[int, int] = {}  # a view of elements another tensor here also shows
+    by_memory: dict[tuple, int] = {}
     for i, t in enumerate(uniq):
         n = t.numel()
+        if n > MAX_VALUES and t.layout == torch.strided:
+            key = _memory_key(t)
+            if key is not None:
+                first = by_memory.setdefault(key, i)
+                if first != i:
+                    alias_of[i] = first
+                    continue
         if n == 0 or n > _BATCH_MAX_NUMEL or t.layout != torch.strided:
             done[i] = summarize(t)
             continue
@@ -279,6 +345,8 @@ def summarize_batch(ts: Sequence[Any]) -> list[dict[str, Any] | None]:
                 done[i] = summarize(uniq[i])
         else:
             _reduce_group(members, uniq, done)
+    for i, first in alias_of.items():
+        done[i] = {**done[first], **_header(uniq[i])}  # no values: more than MAX_VALUES elements
     return [done[index[id(t)]] if isinstance(t, torch.Tensor) else None for t in ts]
 
 
