@@ -43,6 +43,8 @@ def elide(text: str, px: float, bold: bool, width: float) -> str:
     One pass that stops where the text passes ``width``: a long numbers line is
     measured only as far as a box can show it."""
     text = text.replace("\n", " ")
+    if _em_width(text, bool(bold)) * px <= width:  # it fits (most do; usually measured already)
+        return text
     table, widest = _TABLES[bool(bold)], _WIDEST[bool(bold)]
     room = width - text_width(ELLIPSIS, px, bold)
     em = used = 0.0  # the width so far in em (as text_width sums it) and in pixels
