@@ -27,6 +27,11 @@ Design: probe in a child process first, then load in this process.
    guards. A child process is not a sandbox: the code runs with the user's rights,
    which is why the GUI asks for trust before loading a file.
 
+A headless export runs in a process of its own that the command watches
+(``core.files.supervised``); there :func:`probe_in_this_process` makes the check run
+in that process, with the same steps, limits and reports, and the watching process
+reads the same files a probe's parent reads when the user's code ends it.
+
 Everything here blocks the calling thread for up to the time limit; the GUI calls it
 from a worker and may pass a ``threading.Event`` to cancel.
 """

@@ -55,3 +55,24 @@ def test_values_keep_their_nesting_per_shape():
     got = summarize_batch(ts + [torch.ones(())])
     assert got[3]["values"] == [[[3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]]
     assert got[-1]["values"] == 1.0
+
+
+def test_mid_sized_large_and_aliased_tensors_are_exactly_as_alone():
+    """Mid-sized tensors are stacked by shape and reduced per row, larger ones over their
+    memory in order, and views of the same elements share statistics: each tensor's
+    summary is the one it gets on its own, to the last bit."""
+    g = torch.Generator().manual_seed(1)
+    r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
+    big = r(300, 200)  # more than 32,768 elements
+    ts = [r(16, 128) for _ in range(10)] + [r(64, 64).t(), r(40000)[::2]]  # stacked rows; copies of views
+    ts += [big, big.t(), big.view(-1), big[:150]]  # the same memory seen three ways; a part of it
+    ts += [r(300, 200) for _ in range(2)]
+    got = summarize_batch(ts)
+    for t, s in zip(ts, got):
+        assert s == summarize(t)
+    first = got[12]
+    for view in got[13:15]:
+        assert {k: v for k, v in view.items() if k != "shape"} == {k: v for k, v in first.items() if k != "shape"}
+    assert got[14]["shape"] == [60000] and got[13]["shape"] == [200, 300]
+    assert got[15]["norm"] != first["norm"] and got[16]["norm"] != got[17]["norm"]
+    assert len({s["norm"] for s in got[:10]}) == 10  # distinct tensors keep their own numbers
