@@ -111,7 +111,8 @@ def _export_parser() -> argparse.ArgumentParser:
         prog="graphviz-app export",
         description="Run a scenario, a module file or a .pt/.pt2 program (or read a snapshot) headless "
         "and write its autograd graph. Backward runs to the end, so the file holds every node's gradients. "
-        "Python files and programs run in a child process with a time limit first.",
+        "Python files and programs are exported in a process of their own, checked there first "
+        "with a time limit.",
     )
     p.add_argument("file", help="a scenario or module file (.py), a TorchScript (.pt) or torch.export (.pt2) "
                    "program, or a snapshot (.json)")
@@ -141,7 +142,7 @@ def _export_parser() -> argparse.ArgumentParser:
                    help="a state_dict checkpoint to load into the model first (read with "
                    "torch.load(weights_only=True))")
     p.add_argument("--timeout", type=_timeout_arg, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help="time limit for loading the file, which first runs in a child process "
+                   help="time limit for checking the file (import, build, one forward) before it is exported "
                    f"(default {DEFAULT_TIMEOUT:g})")
     p.add_argument("--trust", action="store_true",
                    help="open a .pt2 program even though its pickles would run code when read (only for "
