@@ -8,7 +8,9 @@ character outside the table counts as the widest one, so text is never under-mea
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate, repeat
 
 from . import dejavu_metrics as _data
 
@@ -40,25 +42,19 @@ def text_width(text: str, px: float, bold: bool = False) -> float:
 def elide(text: str, px: float, bold: bool, width: float) -> str:
     """``text``, cut at the right with an ellipsis so that it is at most ``width`` wide.
 
-    One pass that stops where the text passes ``width``: a long numbers line is
-    measured only as far as a box can show it."""
+    Prefix widths are summed in C (``accumulate``) and the cut found by bisection: a
+    long numbers line is measured only as far as a box can show it."""
     text = text.replace("\n", " ")
     if _em_width(text, bool(bold)) * px <= width:  # it fits (most do; usually measured already)
         return text
     table, widest = _TABLES[bool(bold)], _WIDEST[bool(bold)]
     room = width - text_width(ELLIPSIS, px, bold)
-    em = used = 0.0  # the width so far in em (as text_width sums it) and in pixels
-    cut = -1
-    for i, ch in enumerate(text):
-        w = table.get(ch, widest)
-        em += w
-        if cut < 0:
-            used += w * px
-            if used > room:
-                cut = i
-        if em * px > width:
-            return text[:cut].rstrip() + ELLIPSIS if cut > 0 else ""
-    return text
+    widths = list(map(table.get, text, repeat(widest)))
+    em = list(accumulate(widths))  # as text_width sums it
+    end = bisect_right(em, width, key=lambda e: e * px)  # the first character past ``width``
+    used = list(accumulate([w * px for w in widths[: end + 1]]))  # in pixels, char by char
+    cut = bisect_right(used, room)  # the first character past ``room``
+    return text[:cut].rstrip() + ELLIPSIS if 0 < cut <= end else ""
 
 
 def box_width(label: str, detail: str = "", wide: bool = False) -> float:
