@@ -20,11 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .user_code import _PKG_ROOT, _signal_name, child_report, probe_in_this_process
+from .user_code import child_env, child_report, killed_by, probe_in_this_process
 
 ENV = "GRAPHVIZ_APP_SUPERVISED_EXPORT"  # the folder the two processes share
-
-
 _FOLDER: list[str] = []  # in the exporting process: the shared folder
 
 
@@ -49,10 +47,8 @@ def run_export(argv: list[str], name: str) -> tuple[int, str, str]:
     ``message`` is empty when that process finished on its own (it printed its own
     errors), else the sentence saying how it ended."""
     with tempfile.TemporaryDirectory(prefix="graphviz_app_export_") as tmp:
-        env = dict(os.environ)
+        env = child_env()
         env[ENV] = tmp
-        env["PYTHONFAULTHANDLER"] = "1"  # a native crash prints the Python stack
-        env["PYTHONPATH"] = os.pathsep.join([str(_PKG_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         t0 = time.monotonic()
         try:
             proc = subprocess.Popen([sys.executable, "-m", "graphviz_app.cli", "export", *argv], env=env)
@@ -74,9 +70,6 @@ def run_export(argv: list[str], name: str) -> tuple[int, str, str]:
         if report is not None:
             return 1, report.message, report.details
         if code < 0:
-            sig = _signal_name(code)
-            why = " (a crash in native code)" if sig in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE") else (
-                " (usually the system running out of memory)" if sig == "SIGKILL" else "")
-            return 1, f"the process exporting {name} was killed by {sig}{why}; nothing was written", ""
+            return 1, f"the process exporting {name} was killed by {killed_by(code)}; nothing was written", ""
         return 1, (f"{name} ended the process with exit code {code} before the export finished "
                    "(os._exit(), or a crash in native code); nothing was written"), ""

@@ -218,12 +218,26 @@ def probe(
         return _child_result(proc.returncode, path, tmpd, timeout, time.monotonic() - t0, cancelled, killed)
 
 
-def _start_child(python: str | None, spec_path: Path, path: Path, out: Any, err: Any) -> subprocess.Popen:
-    """The child process, in its own session, in the file's folder (relative paths work)."""
+def child_env() -> dict[str, str]:
+    """The environment of a process that runs this package on the user's file."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(_PKG_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env["PYTHONFAULTHANDLER"] = "1"  # a native crash prints the Python stack
     env.pop("PYTHONSTARTUP", None)
+    return env
+
+
+def killed_by(code: int) -> str:
+    """"SIGSEGV (a crash in native code)" and the like, for a negative exit code."""
+    name = _signal_name(code)
+    why = " (usually the system running out of memory)" if name == "SIGKILL" else (
+        " (a crash in native code)" if name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE") else "")
+    return name + why
+
+
+def _start_child(python: str | None, spec_path: Path, path: Path, out: Any, err: Any) -> subprocess.Popen:
+    """The child process, in its own session, in the file's folder (relative paths work)."""
+    env = child_env()
     kwargs: dict[str, Any] = {}
     if os.name == "posix":
         kwargs["start_new_session"] = True
@@ -284,10 +298,7 @@ def _child_result(code: int | None, path: Path, tmpd: Path, timeout: float, dura
             details=_stuck_at(stderr, path), timed_out=True, **common,
         )
     if code is not None and code < 0:
-        name = _signal_name(code)
-        why = " (usually the system running out of memory)" if name == "SIGKILL" else (
-            " (a crash in native code)" if name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE") else "")
-        return ProbeResult(False, message=f"the process loading {path.name} was killed by {name}{why}",
+        return ProbeResult(False, message=f"the process loading {path.name} was killed by {killed_by(code)}",
                            details=stderr[-4000:], **common)
     return ProbeResult(
         False,
