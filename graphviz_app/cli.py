@@ -192,7 +192,7 @@ def build_graph(path: Path, steps: int = 0, device: str = "cpu", *, model: str |
 
     session = Session(loaded.scenario, source=str(path))
     graph = session.forward()
-    result = session.backward(timeout=600)
+    result = session.backward()  # on this thread; the export's time limit watches it
     if not result.ok:
         where = ""
         if result.failed_node and result.failed_node in graph:

@@ -103,6 +103,18 @@ def snapshot(
     name and renamed. If the backward fails, the snapshot (with what ran) is still
     written, then a ``RuntimeError`` says why.
     """
+    from .core.system.memory import hold_collections, release_collections
+
+    # Thousands of small new objects (nodes, summaries, the document) beside the live
+    # graph: an automatic full collection in the middle walked all of them again.
+    token = hold_collections()
+    try:
+        return _snapshot(output, path, names, model, modules, backward, gradient, meta)
+    finally:
+        release_collections(token)
+
+
+def _snapshot(output, path, names, model, modules, backward, gradient, meta) -> Path:
     from .core.files import snapshot as snapfmt
 
     graph = _capture(output, names, model, modules)
@@ -118,8 +130,7 @@ def snapshot(
         if grads is not None and not isinstance(grads, (list, tuple)):
             grads = [grads]
         dbg = BackwardDebugger(graph, outs, grad_tensors=grads)
-        dbg.start("run")
-        result = dbg.wait()
+        result = dbg.run_here()  # this thread: no second OpenMP team (see run_here)
         dbg.release()
         if result is None or not result.ok:
             error = result.error if result is not None else "backward did not finish"

@@ -86,8 +86,14 @@ class Session:
         recording(self.graph, lambda: sc.run_backward(out), sc.model, sc.names())
 
     def backward(self, timeout: float | None = None) -> BackwardResult:
-        """Run backward to the end (hooks record everything) and wait for it."""
+        """Run backward to the end (hooks record everything) and return its result.
+
+        Without ``timeout`` it runs on the calling thread (see
+        :meth:`BackwardDebugger.run_here`); with one, on a backward worker, waited for
+        at most ``timeout`` seconds."""
         dbg = self.make_debugger()
+        if timeout is None:
+            return dbg.run_here()
         dbg.start("run")
         result = dbg.wait(timeout)
         assert result is not None, "backward did not finish in time"

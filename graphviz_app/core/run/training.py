@@ -440,9 +440,8 @@ class Trainer:
         what every node received and sent (the same record a debugged step has)."""
         sc = self.scenario
         dbg = BackwardDebugger(graph, run=lambda: sc.run_backward(out))
-        dbg.start("run")
-        result = dbg.wait()
-        if result is not None and result.status == "failed":
+        result = dbg.run_here()  # on the training thread: one OpenMP team (see run_here)
+        if result.status == "failed":
             raise RuntimeError(f"backward failed: {result.error}\n{result.traceback or ''}")
 
     def _grads(self) -> tuple[list[str], list[torch.Tensor | None]]:

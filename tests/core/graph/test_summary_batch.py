@@ -7,7 +7,17 @@ import math
 import pytest
 import torch
 
+from graphviz_app.core.graph import summary
 from graphviz_app.core.graph.summary import _BATCH_MIN, summarize, summarize_batch
+
+
+@pytest.fixture(params=["host", "batched"], autouse=True)
+def path(request, monkeypatch):
+    """Every test runs twice: CPU tensors summarised one by one through numpy (the CPU
+    path), and through the batched torch paths other devices take."""
+    if request.param == "batched":
+        monkeypatch.setattr(summary, "_HOST_DEVICES", set())
+    return request.param
 
 
 def _tensors():
@@ -76,3 +86,26 @@ def test_mid_sized_large_and_aliased_tensors_are_exactly_as_alone():
     assert got[14]["shape"] == [60000] and got[13]["shape"] == [200, 300]
     assert got[15]["norm"] != first["norm"] and got[16]["norm"] != got[17]["norm"]
     assert len({s["norm"] for s in got[:10]}) == 10  # distinct tensors keep their own numbers
+
+
+def test_host_path_statistics_match_torch():
+    """The numpy reductions give the statistics torch gives (to float32 rounding), for
+    contiguous, transposed, sliced, expanded and negated views, and count non-finite
+    values without a warning."""
+    import warnings
+
+    g = torch.Generator().manual_seed(2)
+    base = torch.randn(64, 96, generator=g)
+    views = [base, base.t(), base[:, ::3], torch.randn(96, generator=g).expand(5, 96), base.neg(),
+             torch.randn(10, generator=g).double(), torch.tensor([3e38, 3e38, -1.0])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for t in views:
+            s = summarize(t)
+            want = t.double()
+            assert s["norm"] == pytest.approx(float(torch.linalg.vector_norm(want).float()), rel=1e-5)
+            assert s["min"] == float(t.min()) and s["max"] == float(t.max())
+            assert s["mean"] * t.numel() == pytest.approx(float(want.sum().float()), rel=1e-5, abs=1e-4)
+    assert summarize(views[-1])["nonfinite"] == 0  # an overflowing norm, finite values
+    bad = summarize(torch.tensor([1.0, float("nan"), float("-inf")] * 100))
+    assert bad["nonfinite"] == 200 and math.isnan(bad["mean"])
