@@ -186,6 +186,9 @@ def build_graph(path: Path, steps: int = 0, device: str = "cpu", *, model: str |
     from .core.files.headless import load_headless
 
     loaded = load_headless(path, device, **options)  # imports torch beside the file's check
+    from .core.files.supervised import settle_loaded
+
+    settle_loaded()
     if loaded.graph is not None:
         return loaded.graph
     from .core.run.session import Session

@@ -104,3 +104,21 @@ def test_failed_backward_still_writes_what_ran(tmp_path):
         graphviz_app.snapshot(y.sum(), tmp_path / "f.json", names={"x": x}, backward=True)
     g = snapfmt.load(tmp_path / "f.json")
     assert "inplace" in g.meta["backward_error"]
+
+
+def test_snapshot_backward_runs_on_the_calling_thread(tmp_path):
+    """No backward worker: a thread of ours that ran torch ops would keep a second
+    OpenMP team alive beside the script's, and slow its parallel ops for as long."""
+    import threading
+
+    from graphviz_app.core.run import workers
+
+    seen = []
+    x = torch.randn(4, 3, requires_grad=True)
+    y = (x * 2).sum()
+    y.grad_fn.register_hook(lambda gi, go: seen.append(threading.get_ident()))
+    free_before = len(workers.POOL._free)
+    graphviz_app.snapshot(y, tmp_path / "s.json", names={"x": x}, backward=True)
+    assert seen == [threading.get_ident()]
+    assert len(workers.POOL._free) == free_before  # no worker was handed the job
+    assert torch.equal(x.grad, torch.full((4, 3), 2.0))

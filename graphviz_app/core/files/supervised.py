@@ -36,6 +36,17 @@ def enter_child() -> bool:
     return True
 
 
+def settle_loaded() -> None:
+    """In the exporting process, once the file is loaded: what exists now (torch, the
+    user's module, the model) leaves the collector's generations (``gc.freeze``). This
+    process ends after the export, and its first full collection walked all of torch's
+    objects (0.1 s of a 1.7 s export). Elsewhere nothing happens."""
+    if _FOLDER:
+        import gc
+
+        gc.freeze()
+
+
 def child_done(code: int) -> None:
     """In the exporting process, after the export: its own exit code, for the parent."""
     if _FOLDER:
