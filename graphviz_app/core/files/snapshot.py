@@ -94,6 +94,46 @@ def _plain_summary(s: dict) -> bool:
     return all(_plain_finite(s[k]) for k in ("values", "values_imag") if k in s)
 
 
+_LEAVES = frozenset((str, int, bool, type(None)))
+
+
+def _is_plain(v: Any) -> bool:
+    """Whether ``v`` is JSON as it is: dicts with string keys, lists, strings, ints,
+    finite floats only (no tuple, no non-finite float, no other object). One walk
+    without copies; lists of numbers are checked at C speed (:func:`_finite_numbers`)."""
+    stack = [v]
+    pop, push = stack.pop, stack.append
+    while stack:
+        x = pop()
+        tx = type(x)
+        if tx is dict:
+            if not all(type(k) is str for k in x):
+                return False
+            values = x.values()
+        elif tx is list:
+            if _finite_numbers(x):
+                continue
+            values = x
+        elif tx is float:
+            if x - x != 0.0:
+                return False
+            continue
+        elif tx in _LEAVES:
+            continue
+        else:
+            return False
+        for y in values:
+            ty = type(y)
+            if ty is float:
+                if y - y != 0.0:  # nan or ±inf
+                    return False
+            elif ty is dict or ty is list:
+                push(y)
+            elif ty not in _LEAVES:
+                return False
+    return True
+
+
 def _enc(v: Any) -> Any:
     if isinstance(v, float):
         return _enc_float(v)
@@ -173,9 +213,11 @@ def node_to_dict(n: Node) -> dict[str, Any]:
 _NODE_PLAIN = (str, int, type(None))  # bool is an int: excluded below
 
 
-def _enc_summaries(ss: Any, memo: dict[int, Any]) -> Any:
+def _enc_summaries(ss: Any, memo: dict[int, Any], shared: bool) -> Any:
     """A node's list of tensor summaries, each encoded once however many nodes share it
-    (the gradient a node sends is the dict its consumer received)."""
+    (the gradient a node sends is the dict its consumer received). ``shared``: a summary
+    that is JSON as it is goes in itself, not a copy (for a document that is written
+    and dropped)."""
     if type(ss) is not list:
         return _enc(ss)
     out = []
@@ -184,26 +226,33 @@ def _enc_summaries(ss: Any, memo: dict[int, Any]) -> Any:
             out.append(None)
             continue
         e = memo.get(id(s))
-        if e is None:
-            e = memo[id(s)] = _enc(s)  # the graph keeps ``s`` alive: its id stays its own
+        if e is None:  # the graph keeps ``s`` alive: its id stays its own
+            e = memo[id(s)] = s if shared and _is_plain(s) else _enc(s)
         out.append(e)
     return out
 
 
-def _enc_node(n: Node, memo: dict[int, Any]) -> dict[str, Any]:
+_SUMMARY_FIELDS = ("grad_inputs", "grad_outputs", "grad")
+
+
+def _enc_node(n: Node, memo: dict[int, Any], shared: bool = False) -> dict[str, Any]:
     d = node_to_dict(n)
     for k, v in d.items():
         if k in ("grad_inputs", "grad_outputs"):
-            d[k] = _enc_summaries(v, memo)
+            d[k] = _enc_summaries(v, memo, shared)
         elif k == "grad":
-            d[k] = _enc_summaries([v], memo)[0]
-        elif not isinstance(v, _NODE_PLAIN) or type(v) is bool:
+            d[k] = _enc_summaries([v], memo, shared)[0]
+        elif isinstance(v, _NODE_PLAIN) and type(v) is not bool:
+            pass
+        elif not (shared and _is_plain(v)):
             d[k] = _enc(v)
     return d
 
 
-def to_dict(graph: Graph) -> dict[str, Any]:
-    """The snapshot document for ``graph`` (already strict-JSON safe)."""
+def to_dict(graph: Graph, shared: bool = False) -> dict[str, Any]:
+    """The snapshot document for ``graph`` (already strict-JSON safe). ``shared``: parts
+    that need no encoding are the graph's own objects, not copies (only for a document
+    that is written at once and dropped: :func:`dump_bytes`)."""
     meta = {
         "torch_version": graph.meta.get("torch_version", ""),
         "device": graph.meta.get("device", "cpu"),
@@ -218,18 +267,19 @@ def to_dict(graph: Graph) -> dict[str, Any]:
         "version": VERSION,
         "meta": meta,
         "nodes": [],  # below: each shared summary encoded once
-        "edges": [{"src": e.src, "dst": e.dst, "slot": e.slot} for e in graph.edges],
+        "edges": [],  # below: ids and slots need no encoding
     }
     doc = _enc(doc)
+    doc["edges"] = [{"src": e.src, "dst": e.dst, "slot": e.slot} for e in graph.edges]
     memo: dict[int, Any] = {}
-    doc["nodes"] = [_enc_node(n, memo) for n in graph.nodes]
+    doc["nodes"] = [_enc_node(n, memo, shared) for n in graph.nodes]
     return doc
 
 
 def dump_bytes(graph: Graph, indent: int | None = None) -> bytes:
     """The snapshot as UTF-8 JSON: orjson (C, compact) when installed and no indent is
     asked for, else the standard library (same document either way)."""
-    return encode_json(to_dict(graph), indent=indent, safe=True)
+    return encode_json(to_dict(graph, shared=True), indent=indent, safe=True)
 
 
 def encode_json(doc: Any, indent: int | None = None, safe: bool = False) -> bytes:
