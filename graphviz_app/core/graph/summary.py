@@ -127,11 +127,13 @@ def _host_stats(f: torch.Tensor) -> list[float] | None:
         if flat is not None:
             f = flat
     a = (f.resolve_neg() if f.is_neg() else f).numpy()
-    return [math.sqrt(float(_np_vdot(a, a))), float(_np_min(a, axis=None)), float(_np_max(a, axis=None)),
-            float(_np_sum(a, axis=None))]  # callers are quiet (_quiet): an overflow would warn
+    # The norm as a sum of squares, not a BLAS dot: numpy's BLAS keeps threads of its own,
+    # beside torch's, and a summary runs on whichever thread asks.
+    return [math.sqrt(float(_np_sum(a * a, axis=None))), float(_np_min(a, axis=None)),
+            float(_np_max(a, axis=None)), float(_np_sum(a, axis=None))]  # callers are quiet (_quiet)
 
 
-_np_min, _np_max, _np_sum, _np_vdot = np.minimum.reduce, np.maximum.reduce, np.add.reduce, np.vdot
+_np_min, _np_max, _np_sum = np.minimum.reduce, np.maximum.reduce, np.add.reduce
 
 
 def _quiet():

@@ -9,6 +9,8 @@ import time
 import traceback
 from typing import Any
 
+RESTART_WAIT_S = 10.0  # how long a restart waits for a job that is ending
+
 from ...core.run.breakpoints import BP_NODE, node_key
 from ...core.run.debugger import (
     BP_NONFINITE,
@@ -242,9 +244,22 @@ class BackwardDriver:
             ctl.debugger.abort()
 
     def restart(self) -> None:
-        """Abort any backward and start again from a fresh forward."""
+        """Abort any backward and start again from a fresh forward (on the GUI thread).
+
+        The job that started a backward can still be ending when that backward pauses
+        (its end reaches the GUI a moment later): the forward then waits for it, up to
+        ``RESTART_WAIT_S``, instead of being refused as "still busy"."""
         self.abort()
-        self.ctl.forward.rerun()
+        self._rerun_when_free(time.monotonic() + RESTART_WAIT_S)
+
+    def _rerun_when_free(self, deadline: float) -> None:
+        ctl = self.ctl
+        if ctl.jobs.gui_busy and not ctl.training and time.monotonic() < deadline:
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(20, lambda: self._rerun_when_free(deadline))
+            return
+        ctl.forward.rerun()
 
     def abort_debugger(self) -> None:
         """Stop and release the debugger (waits up to 5 s for its worker; on a worker)."""

@@ -91,8 +91,12 @@ class JobRunner:
 
     def follow_up(self, fn: Callable[[], Any], failure: str, thread_name: str) -> None:
         """Run ``fn`` on a new daemon worker as the "forward" job once the current job has
-        ended (a forward after training); it ends with ``busy_changed(False)``."""
+        ended (a forward after training); it ends with ``busy_changed(False)``. The
+        controller is busy from this call on, so nothing starts (or is shown) between the
+        end of training and that forward's graph."""
         ctl = self.ctl
+        self.gui_busy = True
+        ctl.busy_changed.emit(True, "Running forward…")
 
         def after() -> None:
             if self.job is not None and self.job is not threading.current_thread():
