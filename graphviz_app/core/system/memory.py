@@ -21,6 +21,7 @@ leaked the model's weights on every reload. Two measures keep memory bounded:
 from __future__ import annotations
 
 import gc
+import threading
 from typing import Any
 
 GROWTH = 0.25  # reclaim when the frozen set grew by this fraction since the last reclaim
@@ -78,6 +79,7 @@ def forget_code(scenario: Any) -> None:
 
 
 _holds: set[int] = set()
+_hold_lock = threading.Lock()
 _hold_tokens = iter(range(1, 2**62))
 _thresholds_before_hold: tuple[int, int, int] | None = None
 HOLD_THRESHOLD = 200_000  # allocations between youngest-generation collections while held
@@ -89,23 +91,27 @@ def hold_collections() -> int:
     GIL for 800 ms). The youngest generation's threshold is raised, so a full pass needs
     millions of allocations; collections are not switched off, which other code does for
     its own spans of work, and a hold that is never released leaves them merely rarer.
-    Returns a token for :func:`release_collections`."""
+    Returns a token for :func:`release_collections`. Thread-safe: summaries hold
+    collections on whichever thread makes them, and two first holds at once must not
+    save the raised threshold as the one to restore."""
     global _thresholds_before_hold
-    if not _holds:
-        _thresholds_before_hold = gc.get_threshold()
-        t0, t1, t2 = _thresholds_before_hold
-        gc.set_threshold(max(t0, HOLD_THRESHOLD), t1, t2)
-    token = next(_hold_tokens)
-    _holds.add(token)
-    return token
+    with _hold_lock:
+        if not _holds:
+            _thresholds_before_hold = gc.get_threshold()
+            t0, t1, t2 = _thresholds_before_hold
+            gc.set_threshold(max(t0, HOLD_THRESHOLD), t1, t2)
+        token = next(_hold_tokens)
+        _holds.add(token)
+        return token
 
 
 def release_collections(token: int) -> None:
     """End a :func:`hold_collections` (the last one restores the thresholds). Idempotent."""
     global _thresholds_before_hold
-    if token not in _holds:
-        return
-    _holds.discard(token)
-    if not _holds and _thresholds_before_hold is not None:
-        gc.set_threshold(*_thresholds_before_hold)
-        _thresholds_before_hold = None
+    with _hold_lock:
+        if token not in _holds:
+            return
+        _holds.discard(token)
+        if not _holds and _thresholds_before_hold is not None:
+            gc.set_threshold(*_thresholds_before_hold)
+            _thresholds_before_hold = None
