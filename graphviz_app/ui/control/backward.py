@@ -9,8 +9,6 @@ import time
 import traceback
 from typing import Any
 
-RESTART_WAIT_S = 10.0  # how long a restart waits for a job that is ending
-
 from ...core.run.breakpoints import BP_NODE, node_key
 from ...core.run.debugger import (
     BP_NONFINITE,
@@ -18,6 +16,8 @@ from ...core.run.debugger import (
     BackwardResult,
     Breakpoint,
 )
+
+RESTART_WAIT_S = 10.0  # how long a restart waits for a job that is ending
 
 
 class BackwardDriver:
