@@ -58,42 +58,6 @@ def _finite_numbers(v: list | tuple) -> bool:
         return False
 
 
-_SUMMARY_KEYS = frozenset(("shape", "dtype", "device", "norm", "min", "max", "mean", "nonfinite",
-                           "values", "values_imag"))
-_PLAIN = (str, int, type(None))
-
-
-def _plain_finite(v: Any) -> bool:
-    """A values preview (nested lists) of finite plain numbers only (flattened one
-    level at a time, so each level is checked at C speed)."""
-    if type(v) is not list:
-        return False
-    while v and type(v[0]) is list:
-        if not all(type(x) is list for x in v):
-            return False
-        v = [y for x in v for y in x]
-    return not v or _finite_numbers(v)
-
-
-def _plain_summary(s: dict) -> bool:
-    """Whether a tensor summary needs no encoding: its usual keys only, finite statistics
-    (one sum: a non-finite statistic or an overflow makes it non-finite), plain values."""
-    if not s.keys() <= _SUMMARY_KEYS:
-        return False
-    try:
-        if not math.isfinite(s["norm"] + s["min"] + s["max"] + s["mean"]):
-            return False
-    except (KeyError, TypeError, OverflowError):  # None statistics (empty tensor), or odd types
-        return False
-    for k in ("dtype", "device", "nonfinite"):
-        if not isinstance(s.get(k), _PLAIN) or type(s.get(k)) is bool:
-            return False
-    shape = s.get("shape", [])
-    if type(shape) is not list or (shape and not _finite_numbers(shape)):
-        return False
-    return all(_plain_finite(s[k]) for k in ("values", "values_imag") if k in s)
-
-
 _LEAVES = frozenset((str, int, bool, type(None)))
 
 
@@ -138,7 +102,7 @@ def _enc(v: Any) -> Any:
     if isinstance(v, float):
         return _enc_float(v)
     if isinstance(v, dict):
-        if "norm" in v and _plain_summary(v):
+        if "norm" in v and _is_plain(v):  # a tensor summary that needs nothing encoded
             return dict(v)
         return {str(k): _enc(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
@@ -230,9 +194,6 @@ def _enc_summaries(ss: Any, memo: dict[int, Any], shared: bool) -> Any:
             e = memo[id(s)] = s if shared and _is_plain(s) else _enc(s)
         out.append(e)
     return out
-
-
-_SUMMARY_FIELDS = ("grad_inputs", "grad_outputs", "grad")
 
 
 def _enc_node(n: Node, memo: dict[int, Any], shared: bool = False) -> dict[str, Any]:

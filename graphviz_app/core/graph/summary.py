@@ -137,8 +137,8 @@ _np_min, _np_max, _np_sum = np.minimum.reduce, np.maximum.reduce, np.add.reduce
 
 
 def _quiet():
-    """No floating-point warnings from numpy (entered once per summary or batch: entering
-    costs about a microsecond, and far more in a process with a large context)."""
+    """No floating-point warnings from numpy, entered once per summary or batch (about a
+    microsecond each time)."""
     return np.errstate(all="ignore")
 
 
